@@ -1,0 +1,52 @@
+# crosshost.docker: the two commands a fresh Debian 12 machine (root) needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+LAB_NAME ?= lab
+LAB_HOSTS ?= 3
+LAB_ENGINES ?= 20.10
+export LAB_NAME LAB_HOSTS LAB_ENGINES
+
+# scripts/bootstrap.sh installs Debian packages and the pinned virtualenv (once), then prints its path.
+BOOTSTRAP = scripts/bootstrap.sh
+VENV_PY = "$$($(BOOTSTRAP))/bin/python"
+
+.PHONY: help demo test lab-up lab-down lab-status units integration sanity lint collection-check ee-check
+
+help:
+	@echo "make demo        bring up the local lab ($(LAB_HOSTS) Docker hosts) and run the main playbook"
+	@echo "make test        sanity, unit, lab integration (pytest + molecule), lint, build checks"
+	@echo "make lab-up | lab-down | lab-status   manage the lab (LAB_NAME, LAB_HOSTS, LAB_ENGINES)"
+
+lab-up:
+	@LAB_PYTHON="$$($(BOOTSTRAP))/bin/python" python3 lab/lab.py up
+
+lab-down:
+	@python3 lab/lab.py down
+
+lab-status:
+	@python3 lab/lab.py status
+
+demo:
+	@scripts/demo.sh
+
+test:
+	@scripts/test.sh
+
+units:
+	@scripts/test.sh units
+
+integration:
+	@scripts/test.sh integration
+
+sanity:
+	@scripts/sanity.sh
+
+lint:
+	@scripts/lint.sh
+
+collection-check:
+	@scripts/collection_check.sh
+
+ee-check:
+	@scripts/ee_check.sh

@@ -1,0 +1,120 @@
+"""The lab never changes the machine it runs on, and `lab-down` leaves nothing behind.
+
+Real lab, real kernel: records the machine's own links, addresses, routes, iptables rules (all
+tables), sysctls, mounts, /etc/docker, /var/lib/docker and the files a host writes (/etc/hosts,
+/etc/hostname, /etc/init.d/docker, /etc/default/docker, /etc/sysctl.d) before `lab-up` and after
+`lab-down`, and asserts they are identical. In between, it makes the lab hosts do what would leak if
+the isolation were wrong: write daemon.json and sysctl.d files, change iptables, start containers.
+"""
+import hashlib
+import os
+import subprocess
+
+from labutil import Lab
+
+WATCHED_PATHS = ["/etc/docker", "/var/lib/docker", "/etc/hosts", "/etc/hostname", "/etc/init.d/docker",
+                 "/etc/default/docker", "/etc/sysctl.d", "/etc/sysctl.conf", "/etc/systemd/network",
+                 "/etc/network/interfaces.d"]
+
+
+def out(*cmd):
+    return subprocess.run(cmd, capture_output=True, text=True).stdout
+
+
+def tree(path):
+    """Every file below `path` with its mode and content hash; None if absent."""
+    if not os.path.lexists(path):
+        return None
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    found = {}
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            p = os.path.join(root, name)
+            st = os.lstat(p)
+            digest = ""
+            if os.path.isfile(p) and not os.path.islink(p):
+                with open(p, "rb") as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+            found[p] = (oct(st.st_mode), digest)
+    return found
+
+
+def mounts():
+    # Mount point, type and source: mount ids differ between runs and say nothing.
+    rows = set()
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ", 1)
+            rows.add((left.split()[4], *right.split()[:2]))
+    return rows
+
+
+def snapshot():
+    return {
+        "links": out("ip", "-d", "link", "show"),
+        "addresses": out("ip", "addr", "show"),
+        "routes": out("ip", "route", "show", "table", "all"),
+        "rules": out("ip", "rule", "show"),
+        "iptables": [line for line in out("iptables-save").splitlines() if not line.startswith("#")],
+        "ip6tables": [line for line in out("ip6tables-save").splitlines() if not line.startswith("#")],
+        "sysctl": {k: open(f"/proc/sys/{k}").read() for k in
+                   ("net/ipv4/ip_forward", "net/ipv4/conf/all/forwarding", "net/bridge/bridge-nf-call-iptables")
+                   if os.path.exists(f"/proc/sys/{k}")},
+        "mounts": mounts(),
+        "files": {p: tree(p) for p in WATCHED_PATHS},
+        "lab_processes": out("sh", "-c", "ps -eo args | grep -E 'dockerd|containerd|anchor.sh' | grep -v grep || true"),
+    }
+
+
+def test_lab_up_and_down_leave_the_machine_unchanged():
+    before = snapshot()
+    lab = Lab("sf", hosts=2, engines="20.10 28")
+    try:
+        lab.up()
+        # Lab-up twice is harmless: same hosts, same anchors.
+        pids = {h: lab.pid(h) for h in ("h1", "h2", "rt")}
+        second = lab.lab("up")
+        assert "already up" in second.stderr
+        assert {h: lab.pid(h) for h in ("h1", "h2", "rt")} == pids
+
+        status = lab.lab("status").stdout
+        assert "20.10." in status and " 28." in status, status
+
+        # Make each host write where a leak would show on the machine.
+        for host in ("h1", "h2"):
+            lab.sh(host, """
+                echo '{"bip": "10.77.0.1/24"}' > /etc/docker/daemon.json
+                mkdir -p /etc/sysctl.d && echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/99-leak-test.conf
+                echo 10.9.9.9 leak >> /etc/hosts
+                iptables -I DOCKER-USER -s 10.1.0.0/24 -j ACCEPT
+                docker run -d --init --name leak local/probe sleep 600 >/dev/null
+            """)
+            assert lab.sh(host, "cat /etc/docker/daemon.json").stdout.strip() == '{"bip": "10.77.0.1/24"}'
+            assert lab.sh(host, "hostname").stdout.strip() == host
+        # The router namespace has no way off the machine: no default route.
+        assert "default" not in lab.sh("rt", "ip route show").stdout
+        during = snapshot()
+        assert during["files"] == before["files"], "a lab host wrote into the machine's own files"
+        assert during["iptables"] == before["iptables"], "a lab host changed the machine's iptables"
+        assert during["links"] == before["links"] and during["routes"] == before["routes"]
+    finally:
+        lab.down()
+    after = snapshot()
+    assert not os.path.exists(lab.dir)
+    assert lab.name + "-" not in out("ip", "netns", "list")
+    for key in before:
+        assert after[key] == before[key], f"{key} differs after lab-down"
+
+
+def test_lab_rejects_bad_settings_before_building_anything():
+    lab = Lab("bad", hosts=2, engines="19.03")
+    proc = lab.lab("up", check=False)
+    assert proc.returncode == 1
+    assert "LAB_ENGINES entry '19.03' is not supported" in proc.stderr
+    assert lab.name + "-" not in out("ip", "netns", "list")
+    assert not os.path.exists(lab.dir)
+    lab = Lab("bad2", hosts=0)
+    proc = lab.lab("up", check=False)
+    assert proc.returncode == 1 and "LAB_HOSTS=0" in proc.stderr
