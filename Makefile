@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 LAB_NAME ?= lab
 LAB_HOSTS ?= 3
-LAB_ENGINES ?= 20.10
+LAB_ENGINES ?= 20.10 26 28
 export LAB_NAME LAB_HOSTS LAB_ENGINES
 
 # scripts/bootstrap.sh installs Debian packages and the pinned virtualenv (once), then prints its path.
