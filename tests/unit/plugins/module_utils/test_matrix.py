@@ -1,0 +1,32 @@
+# Copyright (c) crosshost.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+from ansible_collections.crosshost.docker.plugins.module_utils._matrix import broken_pairs, cell_text, matrix_table
+
+
+def test_cells_render_pass_fail_and_text():
+    assert [cell_text(v) for v in (True, False, None, "ok", "FAIL", 3)] == ["ok", "FAIL", "FAIL", "ok", "FAIL", "3"]
+
+
+def test_table_is_square_aligned_and_ordered_as_asked():
+    results = {"h2": {"h1": False, "h3": True}, "h1": {"h2": True, "h3": "snat"}, "h3": {"h1": True}}
+    lines = matrix_table(results, ["h1", "h2", "h3"], {"h1": "h1 10.0.0.2"})
+    assert len(lines) == 4
+    assert len({len(line) for line in lines}) == 1, lines
+    header, r1, r2, r3 = lines
+    assert header.split() == ["from", "\\", "to", "h1", "h2", "h3"]
+    assert r1.startswith("h1 10.0.0.2") and r1.split()[2:] == ["-", "ok", "snat"]
+    assert r2.split() == ["h2", "FAIL", "-", "ok"]
+    assert r3.split() == ["h3", "ok", "-", "-"]  # a missing pair shows as "-"
+
+
+def test_table_defaults_to_sorted_hosts():
+    lines = matrix_table({"b": {"a": True}, "a": {"b": True}})
+    assert lines[1].split()[0] == "a" and lines[2].split()[0] == "b"
+
+
+def test_broken_pairs_lists_failures_only_sorted():
+    results = {"h2": {"h1": False, "h2": False}, "h1": {"h2": "ok", "h3": "FAIL"}, "h3": {"h1": "pass"}}
+    assert broken_pairs(results) == ["h1 -> h3", "h2 -> h1"]
+    assert broken_pairs({}) == []
