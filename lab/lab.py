@@ -606,6 +606,8 @@ def cmd_up(cfg):
     if state is not None or lab_namespaces(cfg):
         if state and state.get("config") == cfg.wanted() and healthy(state):
             log(f"lab {cfg.name} is already up ({cfg.hosts} hosts); nothing to do")
+            state["python"] = cfg.python
+            save_state(cfg, state)
             print(write_inventory(cfg, state))
             return
         if state and state.get("config") != cfg.wanted() and healthy(state):
