@@ -59,7 +59,7 @@ def log(msg):
 
 def run(cmd, check=True, input=None, timeout=120, capture=True):
     """Run a command; on failure raise LabError with its stderr."""
-    proc = subprocess.run(cmd, input=input, capture_output=capture, timeout=timeout,
+    proc = subprocess.run(cmd, input=input, capture_output=capture, timeout=timeout, check=False,
                           text=isinstance(input, str) or input is None)
     if check and proc.returncode != 0:
         err = (proc.stderr or proc.stdout or "").strip() if capture else ""
@@ -463,7 +463,7 @@ def build(cfg):
             with open(image, "rb") as f:
                 proc = subprocess.run(["nsenter", "-t", str(h["pid"]), "-n", "-m", "-u", "--", "docker", "import",
                                        "--change", 'CMD ["/bin/sh"]', "--change", "ENV PATH=/usr/bin:/bin:/sbin",
-                                       "-", IMAGE], stdin=f, capture_output=True, timeout=120)
+                                       "-", IMAGE], stdin=f, capture_output=True, timeout=120, check=False)
             if proc.returncode != 0:
                 raise LabError(f"docker import failed: {proc.stderr.decode().strip()}")
             h["version"] = hexec(h["pid"], "docker", "version", "--format", "{{.Server.Version}}").stdout.strip()
@@ -536,7 +536,7 @@ def inventory_json(cfg):
     state = load_state(cfg)
     if not state or not state.get("hosts"):
         return {"_meta": {"hostvars": {}}}
-    groups = {"all": {"vars": {k: v for k, v in group_vars(cfg, state).items()}},
+    groups = {"all": {"vars": group_vars(cfg, state)},
               "docker_hosts": {"hosts": list(state["hosts"])}, "vpc_router": {"hosts": ["rt"]}}
     hostvars = {name: host_vars(h) for name, h in state["hosts"].items()}
     hostvars["rt"] = host_vars(state["router"])
@@ -584,7 +584,7 @@ def down(cfg):
     for ns in namespaces:
         run(["ip", "netns", "del", ns], check=False)
 
-    leftover = [ns for ns in lab_namespaces(cfg)]
+    leftover = lab_namespaces(cfg)
     mounts = [line.split()[4] for line in open("/proc/self/mountinfo") if cfg.dir in line]
     if leftover or mounts:
         raise LabError(f"could not remove everything: namespaces {leftover}, mounts {mounts}")

@@ -6,7 +6,7 @@
 # hosts), molecule (scenarios on the lab), lint (ansible-lint production), collection (build,
 # install, ansible-doc), ee (ansible-builder create).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 venv=$(scripts/bootstrap.sh) || { echo "test: bootstrap failed"; exit 1; }
 export PATH="$venv/bin:$PATH"
 # Test labs get their own names, so a demo lab (LAB_NAME=lab) a user has running is never touched.

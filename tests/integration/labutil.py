@@ -23,7 +23,7 @@ class Lab:
 
     def lab(self, command, check=True):
         proc = subprocess.run([sys.executable, LAB, command], env=self.env, capture_output=True, text=True,
-                              timeout=1800)
+                              timeout=1800, check=False)
         if check and proc.returncode != 0:
             raise AssertionError(f"lab.py {command} failed ({proc.returncode}):\n{proc.stderr}")
         return proc
@@ -52,7 +52,7 @@ class Lab:
     def sh(self, host, script, check=True, timeout=120):
         """Run a shell script inside a lab host; returns CompletedProcess (text)."""
         proc = subprocess.run(["nsenter", "-t", str(self.pid(host)), "-n", "-m", "-u", "--", "sh", "-c", script],
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, check=False)
         if check and proc.returncode != 0:
             raise AssertionError(f"{host}: `{script}` failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
         return proc
@@ -64,7 +64,7 @@ class Lab:
                    ANSIBLE_DEPRECATION_WARNINGS="False", ANSIBLE_HOST_KEY_CHECKING="False")
         env.update(extra_env or {})
         proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), args[0]), "-i", self.inventory, *args[1:]],
-                              capture_output=True, text=True, env=env, timeout=900, cwd=REPO)
+                              capture_output=True, text=True, env=env, timeout=900, cwd=REPO, check=False)
         if check and proc.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
         return proc
