@@ -78,3 +78,59 @@ def collections_path():
         os.makedirs(os.path.dirname(link), exist_ok=True)
         os.symlink(REPO, link)
     return root
+
+
+def run_task(lab, host, module, args, check=False, diff=False, become_vars=None):
+    """Run one module task on one lab host through ansible-playbook; return (ok, result dict).
+
+    The task is written to a throwaway playbook and run with the ansible.posix.json callback, so the
+    result is the module's own return value (changed, diff, msg, ...).
+    """
+    import tempfile
+
+    import yaml
+
+    play = [{"hosts": host, "gather_facts": False,
+             "tasks": [{"name": "task under test", module: args, "check_mode": check, "diff": diff}]}]
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", dir=lab.dir, delete=False) as f:
+        yaml.safe_dump(play, f)
+        path = f.name
+    try:
+        proc = lab.ansible("ansible-playbook", path, check=False,
+                           extra_env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+                                      "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"})
+    finally:
+        os.unlink(path)
+    try:
+        doc = json.loads(proc.stdout[proc.stdout.index("{"):])
+        result = doc["plays"][0]["tasks"][0]["hosts"][host]
+    except (ValueError, KeyError, IndexError):
+        raise AssertionError(f"no result from ansible-playbook ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+    return not result.get("failed", False), result
+
+
+def five_ways(lab, host, module, args, probe):
+    """The quality bar for a module that changes a host: check, check+diff, apply, idempotent check,
+    idempotent apply. `probe()` returns the host state the module touches; check runs must leave it
+    as it was, apply must change it, the idempotent runs must report no change and leave it alone.
+    Returns the five results.
+    """
+    before = probe()
+    results = []
+    for name, check, diff, changed in (("check", True, False, True), ("check+diff", True, True, True),
+                                       ("apply", False, True, True), ("idempotent check", True, True, False),
+                                       ("idempotent apply", False, True, False)):
+        ok, result = run_task(lab, host, module, args, check=check, diff=diff)
+        assert ok, f"{module} {name} failed: {result.get('msg')}\n{result}"
+        assert bool(result.get("changed")) is changed, f"{module} {name}: changed={result.get('changed')}, want {changed}\n{result}"
+        if name == "check+diff":
+            assert result.get("diff"), f"{module} check+diff returned no diff"
+        state = probe()
+        if check or not changed:
+            expected = before if name in ("check", "check+diff") else after_apply
+            assert state == expected, f"{module} {name} changed the host:\nbefore: {expected}\nafter:  {state}"
+        else:
+            after_apply = state
+            assert state != before, f"{module} apply reported a change but the host looks the same: {state}"
+        results.append(result)
+    return results
