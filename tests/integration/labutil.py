@@ -134,3 +134,51 @@ def five_ways(lab, host, module, args, probe):
             assert state != before, f"{module} apply reported a change but the host looks the same: {state}"
         results.append(result)
     return results
+
+
+PROBE_PORT = 5000
+
+
+def start_probes(lab, hosts, image="local/probe:latest", network=None):
+    """On each host, a server container that answers every TCP connection on PROBE_PORT with its own
+    `netstat -tn` (so the client learns which source address the server saw), and a client
+    container. Returns {host: server IP}."""
+    net = f"--network {network}" if network else ""
+    ips = {}
+    for host in hosts:
+        lab.sh(host, f"""docker rm -f xh-srv xh-cli >/dev/null 2>&1
+            docker run -d --init --name xh-srv {net} {image} nc -ll -p {PROBE_PORT} -e netstat -tn >/dev/null
+            docker run -d --init --name xh-cli {net} {image} sleep 3600 >/dev/null""")
+        ips[host] = lab.sh(host, "docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' xh-srv"
+                           ).stdout.strip()
+    return ips
+
+
+def seen_source(lab, host, address, port=PROBE_PORT, container="xh-cli"):
+    """Connect from `container` on `host` (None: from the host itself) to address:port; return the
+    source IP the server saw, or None when the connection failed."""
+    cmd = f"echo | nc -w 2 {address} {port}"
+    script = f"docker exec {container} sh -c '{cmd}'" if container else cmd
+    out = lab.sh(host, script, check=False).stdout
+    seen = set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 6 and parts[3].endswith(f":{port}") and parts[5] in ("ESTABLISHED", "CLOSE_WAIT"):
+            seen.add(parts[4].rsplit(":", 1)[0].replace("::ffff:", ""))
+    if not seen:
+        return None
+    assert len(seen) == 1, f"ambiguous probe answer from {address}: {out}"
+    return seen.pop()
+
+
+def source_matrix(lab, ips):
+    """{src: {dst: seen source IP or None}} for every ordered pair of hosts with probe containers."""
+    client_ip = {h: lab.sh(h, "docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' xh-cli"
+                           ).stdout.strip() for h in ips}
+    matrix = {}
+    for src in ips:
+        matrix[src] = {}
+        for dst, ip in ips.items():
+            if src != dst:
+                matrix[src][dst] = seen_source(lab, src, ip)
+    return matrix, client_ip
