@@ -156,7 +156,7 @@ def plan(cur, want, state="present"):
     want_jumps = want["jumps"] if state == "present" else []
 
     # Stale jumps first (a chain cannot be deleted while referenced).
-    wanted_jump_tokens = {(t, c, tokens(s)) for t, c, s, _ in want_jumps}
+    wanted_jump_tokens = {(j[0], j[1], tokens(j[2])) for j in want_jumps}
     for table, chain, spec in cur["jumps"]:
         if (table, chain, tokens(spec)) not in wanted_jump_tokens:
             line(table, "-D %s %s" % (chain, spec))
@@ -266,9 +266,9 @@ def persist_script(want, mode="rules", iptables="iptables", iptables_restore="ip
     ]
     if mode == "policy":
         lines.append("%s -P FORWARD ACCEPT" % iptables)
-    for table, chain, spec, _ in want["jumps"]:
+    for table, chain, spec, dummy in want["jumps"]:
         lines.append("while %s -t %s -D %s %s 2>/dev/null; do :; done" % (iptables, table, chain, spec))
-    if any(t == "filter" for t, _, _, _ in want["jumps"]):
+    if any(jump[0] == "filter" for jump in want["jumps"]):
         # Docker creates DOCKER-USER and keeps an existing one; never flush it (it may hold others' rules).
         lines.append("%s -t filter -N DOCKER-USER 2>/dev/null || true" % iptables)
     restore = {}

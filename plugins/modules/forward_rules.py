@@ -21,12 +21,12 @@ description:
   - In the nat table, a chain C(CROSSHOST-MASQ) appended to C(POSTROUTING) for each local subnet leaves traffic to
     peer and local subnets alone (the receiver sees the true container IP) and masquerades the rest, so
     containers still reach the outside world.
-  - That NAT chain replaces Docker's own masquerading, which must be off (C("ip-masq": false) in daemon.json,
+  - That NAT chain replaces Docker's own masquerading, which must be off (C(ip-masq) set to V(false) in daemon.json,
     see M(crosshost.docker.daemon_json)). Docker puts its MASQUERADE rule back at the top of
     C(POSTROUTING) on every restart, above any exemption inserted there; with C(ip-masq) off there is
     nothing to put back. Measured on Docker 20.10, 26 and 28.
   - On Docker 28 and later, the daemon also drops packets routed to container addresses in the raw table
-    unless C("allow-direct-routing": true) is set in daemon.json. The module checks for it (O(check_direct_routing)).
+    unless C(allow-direct-routing) is set to V(true) in daemon.json. The module checks for it (O(check_direct_routing)).
   - The rules survive dockerd restarts (Docker keeps C(DOCKER-USER) and our chains). For reboots, a script of ours
     re-applies them (O(persist)); on systemd hosts a oneshot unit ordered after C(docker.service) runs it.
   - Every rule of ours is in our own chains or carries the comment C(crosshost.docker); O(state=absent)
@@ -56,7 +56,7 @@ options:
   masquerade:
     description:
       - Manage the NAT chain that masquerades container traffic leaving the cluster.
-      - Needs Docker's own masquerading off (C("ip-masq": false)). When Docker still masquerades a local subnet
+      - Needs Docker's own masquerading off (C(ip-masq) set to V(false)). When Docker still masquerades a local subnet
         the module fails (warns in check mode) and says how to fix it.
       - With V(false), the module leaves NAT alone; peers then see this host's address if Docker masquerades.
     type: bool
@@ -72,7 +72,7 @@ options:
     default: rules
   check_direct_routing:
     description:
-      - On Docker 28 and later, fail (warn in check mode) unless C("allow-direct-routing": true) is set in
+      - On Docker 28 and later, fail (warn in check mode) unless C(allow-direct-routing) is set to V(true) in
         O(daemon_json_path). Without it, Docker drops routed traffic to its containers in the raw table.
     type: bool
     default: true
@@ -100,7 +100,7 @@ options:
 notes:
   - Check mode and diff mode are supported. Diff mode shows our chains and jumps before and after.
   - Run it after dockerd has started with the final daemon.json (for example after the handlers of
-    M(crosshost.docker.daemon_json) have run): it needs the C(DOCKER-USER) chain, which Docker creates.
+    M(crosshost.docker.daemon_json) have run). It needs the C(DOCKER-USER) chain, which Docker creates.
 requirements:
   - iptables, iptables-save and iptables-restore on the host
 seealso:

@@ -54,7 +54,7 @@ def probes(lab):
 
 
 def test_before_the_rules_containers_cannot_reach_each_other(lab, probes):
-    matrix, _ = source_matrix(lab, probes)
+    matrix = source_matrix(lab, probes)[0]
     assert all(seen is None for row in matrix.values() for seen in row.values()), matrix
 
 
