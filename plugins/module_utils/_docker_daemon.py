@@ -1,0 +1,419 @@
+# -*- coding: utf-8 -*-
+# Copyright: crosshost.docker contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure parts of crosshost.docker.docker_daemon: no I/O, no Ansible imports.
+
+* which service manager runs docker, from facts the module observed (choose_service_manager);
+* the command for an operation under that manager (service_command);
+* what to do for a requested state given what is running (plan);
+* dockerd's own error lines out of /var/log/docker.log text or `journalctl -o short-iso` output
+  (extract_error_lines), and whether a SIGHUP reload was accepted (reload_outcome);
+* a minimal HTTP/1.0 response parser for the Docker API on a unix socket (parse_http_response);
+* live-restore from daemon.json text, container bookkeeping and the failure message.
+
+What dockerd prints when it refuses to start (measured on the lab, 20.10.24 / 26.1.5 / 28.5.2): the
+decisive line is NOT a logrus line but a plain line written to stderr just before exit, e.g.
+``failed to start daemon: Error initializing network controller: invalid CIDR address: 10.0.0.0/33``
+or ``unable to configure the Docker daemon with file /etc/docker/daemon.json: ...``. The logrus
+``level=error`` lines around it are mostly shutdown noise (``Failed to get event``), so they are only
+used when no plain or fatal line exists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+STATES = ("restarted", "reloaded", "started")
+MANAGERS = ("systemd", "sysvinit", "service")
+MANAGER_CHOICES = ("auto",) + MANAGERS
+OPS = ("start", "restart", "reload")
+
+SYSTEMD_UNIT = "docker.service"
+INIT_SCRIPT = "/etc/init.d/docker"
+SYSTEMD_RUN_DIR = "/run/systemd/system"
+DOCKER_LOG = "/var/log/docker.log"
+
+ACTION_NONE = "none (already running)"
+
+
+class DockerDaemonError(Exception):
+    """A problem the user has to fix (message is shown as is)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Service manager
+
+
+def choose_service_manager(requested, systemd_booted, systemctl, systemctl_works, service, init_script):
+    """Pick the service manager. Returns (manager, reason); raises DockerDaemonError if impossible.
+
+    requested        auto | systemd | sysvinit | service
+    systemd_booted   /run/systemd/system exists (systemd is PID 1)
+    systemctl        path of systemctl or None
+    systemctl_works  `systemctl show --property=Version` succeeded (None: not tried)
+    service          path of the `service` command or None
+    init_script      path of /etc/init.d/docker when it exists, else None
+    """
+    if requested not in MANAGER_CHOICES:
+        raise DockerDaemonError("service_manager=%s: use one of %s" % (requested, ", ".join(MANAGER_CHOICES)))
+    if requested == "systemd":
+        if not systemctl:
+            raise DockerDaemonError("service_manager=systemd, but there is no systemctl on this host")
+        return "systemd", "requested"
+    if requested == "service":
+        if not service:
+            raise DockerDaemonError("service_manager=service, but there is no `service` command on this host")
+        return "service", "requested"
+    if requested == "sysvinit":
+        if not init_script:
+            raise DockerDaemonError("service_manager=sysvinit, but %s does not exist" % INIT_SCRIPT)
+        return "sysvinit", "requested"
+
+    if systemd_booted and systemctl and systemctl_works:
+        return "systemd", "%s exists and systemctl works" % SYSTEMD_RUN_DIR
+    if service and init_script:
+        return "service", "no running systemd; `service` and %s exist" % init_script
+    if init_script:
+        return "sysvinit", "no running systemd and no `service` command; %s exists" % init_script
+    checked = []
+    if not systemd_booted:
+        checked.append("%s does not exist" % SYSTEMD_RUN_DIR)
+    elif not systemctl:
+        checked.append("no systemctl")
+    else:
+        checked.append("systemctl does not work")
+    checked.append("%s does not exist" % INIT_SCRIPT)
+    raise DockerDaemonError("cannot tell how docker is run on this host (%s): set service_manager"
+                            % "; ".join(checked))
+
+
+def service_command(manager, op, systemctl="systemctl", service="service", init_script=INIT_SCRIPT):
+    """argv that performs `op` (start | restart | reload | stop | status) under `manager`."""
+    if manager == "systemd":
+        return [systemctl, op, SYSTEMD_UNIT]
+    if manager == "service":
+        return [service, "docker", op]
+    if manager == "sysvinit":
+        return [init_script, op]
+    raise DockerDaemonError("unknown service manager %r" % (manager,))
+
+
+# ---------------------------------------------------------------------------------------------
+# Decision table
+
+
+def plan(state, api_up, pid_alive):
+    """What to do. Returns dict(op, action, changed, note).
+
+    op is None (nothing to do) or one of start | restart | reload. `changed` is what the module
+    reports, in check mode too. `note` explains a deviation from the requested state.
+    """
+    if state not in STATES:
+        raise DockerDaemonError("state=%s: use one of %s" % (state, ", ".join(STATES)))
+    hung = (not api_up) and pid_alive
+    if state == "started":
+        if api_up:
+            return dict(op=None, action=ACTION_NONE, changed=False, note=None)
+        if hung:
+            return dict(op="restart", action="restarted", changed=True,
+                        note="dockerd runs but its API does not answer: restarting it")
+        return dict(op="start", action="started", changed=True, note=None)
+    if state == "restarted":
+        if api_up or hung:
+            return dict(op="restart", action="restarted", changed=True,
+                        note="dockerd runs but its API does not answer" if hung else None)
+        return dict(op="start", action="started", changed=True, note="dockerd was not running: starting it")
+    # reloaded
+    if api_up:
+        return dict(op="reload", action="reloaded", changed=True, note=None)
+    if hung:
+        return dict(op="restart", action="restarted", changed=True,
+                    note="dockerd runs but its API does not answer: restarting instead of reloading")
+    return dict(op="start", action="started", changed=True,
+                note="dockerd was not running: starting it (it reads daemon.json at start) instead of reloading")
+
+
+def container_changes(before, after):
+    """Running container IDs before/after a restart -> counts."""
+    before, after = set(before or ()), set(after or ())
+    return {"containers_kept_running": len(before & after), "containers_stopped": len(before - after)}
+
+
+def live_restore_setting(daemon_json_text):
+    """`live-restore` from daemon.json text: True/False, or None when absent or unreadable."""
+    if daemon_json_text is None or not daemon_json_text.strip():
+        return None
+    try:
+        data = json.loads(daemon_json_text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "live-restore" not in data:
+        return None
+    value = data["live-restore"]
+    return value if isinstance(value, bool) else None
+
+
+def check_rollback_text(path, text):
+    """Whether a rollback file can be restored: returns None when fine, else a reason.
+
+    dockerd rejects anything that is not a JSON object (23.0+ accept an empty file, 20.10 does not).
+    """
+    if text is None:
+        return "%s cannot be read" % path
+    if not text.strip():
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return "%s is not valid JSON (%s): it cannot be used to bring dockerd back" % (path, exc)
+    if not isinstance(data, dict):
+        return "%s holds JSON but not an object: it cannot be used to bring dockerd back" % path
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Logs
+
+
+_LOGRUS = re.compile(r'^time="?[^" ]+"?\s+level=(\w+)\s')
+_KV = re.compile(r'(\w[\w.-]*)=("(?:[^"\\]|\\.)*"|\S*)')
+# journalctl -o short-iso:  2026-11-23T14:58:02+0000 host dockerd[1234]: message
+# journalctl (short):       Nov 23 14:58:02 host dockerd[1234]: message
+_JOURNAL = re.compile(
+    r"^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*|[A-Za-z]{3,4}\.?\s+\d{1,2}\s+\d\d:\d\d:\d\d)\s+\S+\s+"
+    r"(?P<ident>[^\s\[:]+)(?:\[\d+\])?:\s?(?P<msg>.*)$")
+_SYSTEMD_FAILURE = re.compile(r"fail|exited|repeated too quickly|timed out|dumped|start-limit", re.I)
+_JOURNAL_NOISE = re.compile(r"^-- (No entries|Logs begin|Journal begins|Boot )")
+_INIT_HEADER = re.compile(r"^docker failed to start; dockerd said:$")
+
+
+def parse_logrus(line):
+    """`time="..." level=error msg="x" error="y"` -> dict of fields (unquoted), or None."""
+    if not _LOGRUS.match(line):
+        return None
+    fields = {}
+    for key, value in _KV.findall(line):
+        if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = value[1:-1]
+        fields[key] = value
+    return fields
+
+
+def split_journal_line(line):
+    """(ident, message) of a journalctl line, or (None, line) for a plain log-file line."""
+    m = _JOURNAL.match(line)
+    if not m:
+        return None, line
+    return m.group("ident"), m.group("msg")
+
+
+def _render(fields):
+    text = fields.get("msg", "")
+    err = fields.get("error")
+    if err and err not in text:
+        text = "%s: %s" % (text, err) if text else err
+    return text
+
+
+def extract_error_lines(text, limit=15):
+    """dockerd's own error lines from log-file text or journalctl output, oldest first, deduplicated.
+
+    Kept, in the order seen: plain (non-logrus) lines from dockerd (its last words on stderr),
+    logrus lines at level fatal/panic (rendered as `msg: error`), and systemd's own lines about the
+    unit failing. logrus level=error lines are used only when none of those exist.
+    """
+    primary, secondary = [], []
+    for raw in (text or "").splitlines():
+        line = raw.rstrip()
+        if not line.strip() or _JOURNAL_NOISE.match(line) or _INIT_HEADER.match(line.strip()):
+            continue
+        ident, msg = split_journal_line(line)
+        msg = msg.strip()
+        if not msg:
+            continue
+        if ident in ("systemd", "init"):
+            if _SYSTEMD_FAILURE.search(msg):
+                primary.append(msg)
+            continue
+        fields = parse_logrus(msg)
+        if fields is None:
+            primary.append(msg)
+        elif fields.get("level") in ("fatal", "panic"):
+            primary.append(_render(fields))
+        elif fields.get("level") == "error":
+            secondary.append(_render(fields))
+    chosen = primary or secondary
+    seen, out = set(), []
+    for line in chosen:
+        if line not in seen:
+            seen.add(line)
+            out.append(line)
+    return out[-limit:] if limit else out
+
+
+def merge_lines(*groups, **kwargs):
+    """Concatenate line lists without repeats, keeping the first occurrence; at most `limit` (20)."""
+    limit = kwargs.get("limit", 20)
+    seen, out = set(), []
+    for group in groups:
+        for line in group or ():
+            if line not in seen:
+                seen.add(line)
+                out.append(line)
+    return out[:limit]
+
+
+RELOAD_SIGNAL = "Got signal to reload configuration"
+
+
+def reload_signals(text):
+    """How many times dockerd logged that it got SIGHUP in `text`."""
+    return sum(1 for raw in (text or "").splitlines() if RELOAD_SIGNAL in raw)
+
+
+def reload_outcome(text, signals_before=0):
+    """After a SIGHUP: ('reloaded', []) / ('rejected', error lines) / (None, []) when not seen yet.
+
+    20.10 / 26: msg="Reloaded configuration: {...}" or level=error msg="unable to configure ...".
+    28:         msg="Reloaded configuration" config=... or level=error msg="Error reloading configuration" error="...".
+    Only lines after the last "Got signal to reload configuration" count, and only when there are more
+    such lines than `signals_before` (the journal window can hold an earlier reload of the same second).
+    """
+    lines = (text or "").splitlines()
+    start, signals = None, 0
+    for i, raw in enumerate(lines):
+        if RELOAD_SIGNAL in raw:
+            start, signals = i + 1, signals + 1
+    if start is None or signals <= signals_before:
+        return None, []
+    errors = []
+    for raw in lines[start:]:
+        _ident, msg = split_journal_line(raw.rstrip())
+        fields = parse_logrus(msg.strip())
+        if fields is None:
+            continue
+        if fields.get("msg", "").startswith("Reloaded configuration"):
+            return "reloaded", []
+        if fields.get("level") in ("error", "fatal"):
+            rendered = _render(fields)
+            if "configur" in rendered:
+                errors.append(rendered)
+    if errors:
+        return "rejected", errors
+    return None, []
+
+
+def journal_since(epoch):
+    """`journalctl --since` value (local time, second precision) one second before `epoch`."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(epoch) - 1))
+
+
+def journal_command(journalctl, since):
+    return [journalctl, "-u", "docker", "--since", since, "-n", "50", "--no-pager", "-o", "short-iso"]
+
+
+def log_window(size_now, mark, max_bytes=262144):
+    """(offset, length) of the part of a log file written since it was `mark` bytes long.
+
+    A file that shrank (rotated or truncated) is read from its start. At most the last `max_bytes`.
+    """
+    start = mark if mark is not None and 0 <= mark <= size_now else 0
+    length = size_now - start
+    if length > max_bytes:
+        start, length = size_now - max_bytes, max_bytes
+    return start, length
+
+
+# ---------------------------------------------------------------------------------------------
+# Docker API over a socket (HTTP/1.0, so the daemon closes the connection after one response)
+
+
+def docker_address(docker_host):
+    """('unix', path) or ('tcp', (host, port)) for a docker_host value; raises DockerDaemonError."""
+    if not docker_host:
+        return "unix", "/var/run/docker.sock"
+    if docker_host.startswith("unix://"):
+        return "unix", docker_host[len("unix://"):] or "/var/run/docker.sock"
+    if docker_host.startswith("/"):
+        return "unix", docker_host
+    m = re.match(r"^(?:tcp|http)://\[?([^\]/]+?)\]?:(\d+)/?$", docker_host)
+    if m:
+        return "tcp", (m.group(1), int(m.group(2)))
+    raise DockerDaemonError("docker_host=%s: use unix:///path/to/docker.sock or tcp://host:port (no TLS)" % docker_host)
+
+
+def http_request(path):
+    return ("GET %s HTTP/1.0\r\nHost: docker\r\nUser-Agent: crosshost.docker.docker_daemon\r\n\r\n" % path).encode("ascii")
+
+
+def parse_http_response(data):
+    """Raw HTTP/1.x response bytes -> (status, headers dict lower-case, body bytes). Handles chunked bodies."""
+    if not data:
+        raise ValueError("empty response")
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        raise ValueError("incomplete HTTP response")
+    lines = head.decode("iso-8859-1").split("\r\n")
+    m = re.match(r"^HTTP/\d\.\d (\d{3})", lines[0])
+    if not m:
+        raise ValueError("not an HTTP response: %r" % lines[0][:80])
+    headers = {}
+    for line in lines[1:]:
+        key, _colon, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = _dechunk(body)
+    return int(m.group(1)), headers, body
+
+
+def _dechunk(body):
+    out, pos = [], 0
+    while True:
+        end = body.find(b"\r\n", pos)
+        if end < 0:
+            break
+        size = int(body[pos:end].split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            break
+        out.append(body[end + 2:end + 2 + size])
+        pos = end + 2 + size + 2
+    return b"".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages
+
+
+def _said(lines, limit=6):
+    if not lines:
+        return "dockerd printed no error line we could find"
+    return "dockerd said: " + " | ".join(lines[-limit:])
+
+
+def failure_message(what, why, error_lines, daemon_json_path, rollback_file=None, restored=False,
+                    failed_copy=None, recovered=False, recovered_version=None, recovery_lines=None,
+                    rollback_problem=None):
+    """The module's failure message after dockerd did not come back.
+
+    what       the command that was run, e.g. "`service docker restart`"
+    why        how waiting ended, e.g. "its API did not answer within 60 s"
+    recovered  True when the API answered again after the rollback
+    """
+    msg = "dockerd did not come back after %s (%s); %s." % (what, why, _said(error_lines))
+    if rollback_file is None:
+        return msg + (" No rollback_file was given, so %s was left as it is and docker is NOT running on this "
+                      "host: fix the file and start docker." % daemon_json_path)
+    if rollback_problem:
+        return msg + " The rollback was not done: %s. Docker is NOT running on this host." % rollback_problem
+    msg += " Restored %s from %s" % (daemon_json_path, rollback_file) if restored else " Did not restore %s" % daemon_json_path
+    if failed_copy:
+        msg += " (the rejected file is kept as %s)" % failed_copy
+    if recovered:
+        return msg + "; dockerd is running again (%s)." % (recovered_version or "version unknown")
+    return msg + ("; but dockerd STILL DOES NOT START (%s). Docker is NOT running on this host: fix %s and "
+                  "start docker." % (_said(recovery_lines or []), daemon_json_path))
