@@ -149,8 +149,7 @@ def start_probes(lab, hosts, image="local/probe:latest", network=None):
         lab.sh(host, f"""docker rm -f xh-srv xh-cli >/dev/null 2>&1
             docker run -d --init --name xh-srv {net} {image} nc -ll -p {PROBE_PORT} -e netstat -tn >/dev/null
             docker run -d --init --name xh-cli {net} {image} sleep 3600 >/dev/null""")
-        ips[host] = lab.sh(host, "docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' xh-srv"
-                           ).stdout.strip()
+        ips[host] = container_ip(lab, host, "xh-srv")
     return ips
 
 
@@ -171,14 +170,16 @@ def seen_source(lab, host, address, port=PROBE_PORT, container="xh-cli"):
     return seen.pop()
 
 
-def source_matrix(lab, ips):
-    """{src: {dst: seen source IP or None}} for every ordered pair of hosts with probe containers."""
-    client_ip = {h: lab.sh(h, "docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' xh-cli"
-                           ).stdout.strip() for h in ips}
-    matrix = {}
-    for src in ips:
-        matrix[src] = {}
-        for dst, ip in ips.items():
-            if src != dst:
-                matrix[src][dst] = seen_source(lab, src, ip)
-    return matrix, client_ip
+def container_ip(lab, host, name):
+    return lab.sh(host, "docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' " + name
+                  ).stdout.strip()
+
+
+def source_matrix(lab, hosts):
+    """({src: {dst: seen source IP or None}}, {host: client IP}) for every ordered pair of hosts
+    with probe containers. Addresses are read now: a dockerd restart may hand them out anew."""
+    hosts = list(hosts)
+    server = {h: container_ip(lab, h, "xh-srv") for h in hosts}
+    client = {h: container_ip(lab, h, "xh-cli") for h in hosts}
+    matrix = {src: {dst: seen_source(lab, src, server[dst]) for dst in hosts if dst != src} for src in hosts}
+    return matrix, client
