@@ -55,3 +55,23 @@ def _make_importable():
 
 
 _make_importable()
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _module_side_process():
+    """Every unit test runs as on a managed host, whatever was imported before it.
+
+    Importing controller code (ansible.errors, a filter plugin's dependencies) sets
+    ``ansible.module_utils._internal.is_controller`` for the whole process; from then on module
+    warnings go to Display instead of the module result, so module tests would pass or fail by
+    the order pytest runs them in. The flag is cleared before each test and put back after it.
+    """
+    from ansible.module_utils import _internal
+
+    was = getattr(_internal, "is_controller", False)
+    _internal.is_controller = False
+    yield
+    _internal.is_controller = was
