@@ -49,3 +49,24 @@ def broken_pairs(results):
             if src != dst and results[src][dst] not in PASS_WORDS:
                 out.append("%s -> %s" % (src, dst))
     return out
+
+
+def seen_sources(netstat_text, port):
+    """Source addresses a probe server saw, from the `netstat -tn` it answered with.
+
+    The probe server (busybox `nc -ll -p PORT -e netstat -tn`) sends its own connection table
+    back to each client; the rows for PORT in state ESTABLISHED or CLOSE_WAIT show the address
+    the connection came from, after any NAT on the way. Returns the sorted distinct IPv4
+    addresses (IPv4-mapped IPv6 notation unwrapped).
+    """
+    found = set()
+    suffix = ":%s" % port
+    for line in (netstat_text or "").splitlines():
+        parts = line.split()
+        if len(parts) >= 6 and parts[0].startswith("tcp") and parts[3].endswith(suffix) \
+                and parts[5] in ("ESTABLISHED", "CLOSE_WAIT"):
+            address = parts[4].rsplit(":", 1)[0]
+            if address.startswith("::ffff:"):
+                address = address[len("::ffff:"):]
+            found.add(address)
+    return sorted(found)

@@ -30,3 +30,16 @@ def test_broken_pairs_lists_failures_only_sorted():
     results = {"h2": {"h1": False, "h2": False}, "h1": {"h2": "ok", "h3": "FAIL"}, "h3": {"h1": "pass"}}
     assert broken_pairs(results) == ["h1 -> h3", "h2 -> h1"]
     assert broken_pairs({}) == []
+
+
+def test_seen_sources_reads_the_probe_servers_netstat():
+    from ansible_collections.crosshost.docker.plugins.module_utils._matrix import seen_sources
+    text = """Active Internet connections (w/o servers)
+Proto Recv-Q Send-Q Local Address           Foreign Address         State
+tcp        0      0 10.1.0.2:5000           10.1.0.9:40000          TIME_WAIT
+tcp        2      0 ::ffff:10.1.0.2:5000    ::ffff:10.0.0.3:56170   CLOSE_WAIT
+tcp        0      0 10.1.0.2:40001          10.0.0.7:5000           ESTABLISHED
+"""
+    assert seen_sources(text, 5000) == ["10.0.0.3"]
+    assert seen_sources(text.replace("10.0.0.3", "192.168.1.11"), "5000") == ["192.168.1.11"]
+    assert seen_sources("", 5000) == [] and seen_sources(None, 5000) == []
