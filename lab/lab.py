@@ -502,6 +502,9 @@ def group_vars(cfg, state):
         "lab_router_address": str(ROUTER_IP),
         "lab_image": IMAGE,
         "lab_dir": cfg.dir,
+        # How the lab maps onto the roles: the VPC router, and a probe image that is on every host.
+        "direct_route_router": "rt",
+        "direct_route_verify_image": IMAGE,
     }
 
 
