@@ -1,0 +1,30 @@
+"""The direct_route role refuses bad input before it changes anything (real lab hosts).
+
+The plan runs first, on the control node; daemon.json, iptables and the router's routes must be
+exactly as they were after a refused run.
+"""
+import pytest
+
+
+@pytest.fixture(scope="module")
+def lab(lab_factory):
+    return lab_factory("di", hosts=2, engines="20.10")
+
+
+def host_state(lab):
+    return {h: lab.sh(h, "cat /etc/docker/daemon.json 2>/dev/null; iptables-save | grep -v '^#' | sed 's/\\[[0-9:]*\\]//'"
+                      ).stdout for h in ("h1", "h2")} | {"rt": lab.sh("rt", "ip route show").stdout}
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["-e", "direct_route_pool=10.0.0.0/24"], "room for"),
+    (["-e", "direct_route_pool=192.168.0.0/16"], "192.168.1.0/24"),
+    (["-e", '{"direct_route_overrides": {"h1": "10.0.0.1/24"}}'], "10.0.0.0/24"),
+    (["-e", "direct_route_prefix=nonsense"], "direct_route_prefix"),
+])
+def test_bad_input_is_refused_and_nothing_changes(lab, extra, words):
+    before = host_state(lab)
+    proc = lab.ansible("ansible-playbook", "playbooks/direct_route.yml", *extra, check=False)
+    assert proc.returncode != 0
+    assert words in proc.stdout, proc.stdout[-3000:]
+    assert host_state(lab) == before
