@@ -8,6 +8,10 @@ Settings come from the environment (the Makefile passes them through):
     LAB_HOSTS    number of Docker hosts h1..hN (default: 3)
     LAB_ENGINES  engine version per host, space separated: 20.10, 26 or 28 (default: "20.10");
                  hosts beyond the list reuse the last entry
+    LAB_VLANS    VLAN ids to stand in for, space separated (default: none). For each id N, every host
+                 gets a veth named eth1.N on a segment of its own (bridge brvN, 192.168.N.0/24 with
+                 the router at .1): Docker accepts it as a macvlan parent, and its segment is isolated
+                 like a VLAN's. This kernel has no 802.1q, so these are stand-ins, not VLAN links.
     LAB_DIR      where the lab keeps its state (default: <repo>/.lab/<LAB_NAME>)
     LAB_PYTHON   Python interpreter Ansible uses inside the hosts (default: this interpreter)
     CROSSHOST_CACHE  cache of downloaded engines and the probe image (default: ~/.cache/crosshost-docker)
@@ -85,6 +89,12 @@ class Config:
             raise LabError(f"LAB_HOSTS={self.hosts}: use 1 to {MAX_HOSTS}")
         engines = (env.get("LAB_ENGINES") or "20.10").split()
         self.engines = [normalise_engine(e) for e in engines]
+        try:
+            self.vlans = sorted({int(v) for v in (env.get("LAB_VLANS") or "").split()})
+        except ValueError:
+            raise LabError(f"LAB_VLANS={env.get('LAB_VLANS')!r}: give VLAN ids as numbers, e.g. LAB_VLANS=10")
+        if any(not 2 <= v <= 254 or v == MACVLAN_SEGMENT.network_address.packed[2] for v in self.vlans):
+            raise LabError(f"LAB_VLANS={env.get('LAB_VLANS')!r}: use ids from 3 to 254 (192.168.<id>.0/24 is the segment)")
         self.dir = env.get("LAB_DIR") or os.path.join(REPO, ".lab", self.name)
         self.cache = env.get("CROSSHOST_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "crosshost-docker")
         self.python = env.get("LAB_PYTHON") or os.path.abspath(sys.executable)
@@ -101,7 +111,8 @@ class Config:
         return [f"h{i}" for i in range(1, self.hosts + 1)]
 
     def wanted(self):
-        return {"hosts": self.hosts, "engines": [self.engine_of(i) for i in range(1, self.hosts + 1)]}
+        return {"hosts": self.hosts, "engines": [self.engine_of(i) for i in range(1, self.hosts + 1)],
+                "vlans": self.vlans}
 
 
 def normalise_engine(value):
@@ -411,7 +422,7 @@ def build(cfg):
     ul = cfg.ns("ul")
     run(["ip", "netns", "add", ul])
     run(["ip", "-n", ul, "link", "set", "lo", "up"])
-    for br in ("br0", "br1"):
+    for br in ["br0", "br1"] + [f"brv{v}" for v in cfg.vlans]:
         run(["ip", "-n", ul, "link", "add", br, "type", "bridge"])
         run(["ip", "-n", ul, "link", "set", br, "up"])
 
@@ -425,6 +436,9 @@ def build(cfg):
     veth(rt_ns, "eth1", ul, "rt-1", "br1")
     run(["ip", "-n", rt_ns, "addr", "add", f"{ROUTER_IP}/{UNDERLAY.prefixlen}", "dev", "eth0"])
     run(["ip", "-n", rt_ns, "addr", "add", f"{ROUTER_MACVLAN_IP}/{MACVLAN_SEGMENT.prefixlen}", "dev", "eth1"])
+    for v in cfg.vlans:
+        veth(rt_ns, f"eth1.{v}", ul, f"rt-v{v}", f"brv{v}")
+        run(["ip", "-n", rt_ns, "addr", "add", f"192.168.{v}.1/24", "dev", f"eth1.{v}"])
     sysctl(pid, "net.ipv4.ip_forward", 1)
     # A VPC router forwards; it does not send ICMP redirects that would bypass it.
     for key in ("net.ipv4.conf.all.send_redirects", "net.ipv4.conf.default.send_redirects",
@@ -445,6 +459,8 @@ def build(cfg):
         run(["ip", "-n", ns, "link", "set", "lo", "up"])
         veth(ns, "eth0", ul, f"{name}-0", "br0")
         veth(ns, "eth1", ul, f"{name}-1", "br1")
+        for v in cfg.vlans:
+            veth(ns, f"eth1.{v}", ul, f"{name}-v{v}", f"brv{v}")
         run(["ip", "-n", ns, "addr", "add", f"{ip}/{UNDERLAY.prefixlen}", "dev", "eth0"])
         run(["ip", "-n", ns, "route", "add", "default", "via", str(ROUTER_IP)])
         # New namespaces copy the machine's IPv4 settings; a fresh host does not forward.
@@ -499,6 +515,7 @@ def group_vars(cfg, state):
         "lab_underlay_interface": "eth0",
         "lab_macvlan_segment_cidr": str(MACVLAN_SEGMENT),
         "lab_macvlan_parent": "eth1",
+        "lab_vlan_parents": {f"eth1.{v}": f"192.168.{v}.0/24" for v in state["config"].get("vlans", [])},
         "lab_router_address": str(ROUTER_IP),
         "lab_image": IMAGE,
         "lab_dir": cfg.dir,

@@ -23,7 +23,14 @@ def test_defaults():
 
 def test_hosts_beyond_the_engine_list_reuse_the_last():
     cfg = lab.Config({"LAB_HOSTS": "4", "LAB_ENGINES": "20.10 28.5.2"})
-    assert cfg.wanted() == {"hosts": 4, "engines": ["20.10", "28", "28", "28"]}
+    assert cfg.wanted() == {"hosts": 4, "engines": ["20.10", "28", "28", "28"], "vlans": []}
+
+
+def test_vlan_stand_ins():
+    assert lab.Config({"LAB_VLANS": "20 10 10"}).vlans == [10, 20]
+    for bad in ("2", "1", "255", "ten"):
+        with pytest.raises(lab.LabError, match="LAB_VLANS"):
+            lab.Config({"LAB_VLANS": bad})
 
 
 @pytest.mark.parametrize("env, words", [
@@ -41,7 +48,7 @@ def test_bad_settings_name_the_variable(env, words):
 
 
 def _state():
-    return {"python": "/venv/bin/python", "router": {"ns": "x-rt", "pid": 10, "address": "192.168.1.1"},
+    return {"python": "/venv/bin/python", "config": {"vlans": [10]}, "router": {"ns": "x-rt", "pid": 10, "address": "192.168.1.1"},
             "hosts": {"h1": {"ns": "x-h1", "pid": 11, "engine": "20.10", "version": "20.10.24", "address": "192.168.1.11"},
                       "h2": {"ns": "x-h2", "pid": 12, "engine": "28", "version": "28.5.2", "address": "192.168.1.12"}}}
 
@@ -57,6 +64,7 @@ def test_inventory_file_and_script_agree(tmp_path):
     assert inv["all"]["children"]["vpc_router"]["hosts"]["rt"]["ansible_nsenter_pid"] == 10
     assert inv["all"]["vars"]["ansible_connection"] == "community.docker.nsenter"
     assert inv["all"]["vars"]["ansible_python_interpreter"] == "/venv/bin/python"
+    assert inv["all"]["vars"]["lab_vlan_parents"] == {"eth1.10": "192.168.10.0/24"}
 
     lab.save_state(cfg, state)
     script = lab.inventory_json(cfg)
