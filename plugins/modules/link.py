@@ -1,0 +1,514 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: crosshost.docker contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: link
+short_description: Parent interfaces, VLAN sub-interfaces and a macvlan host shim for macvlan networks
+version_added: 0.1.0
+author: crosshost.docker contributors (@crosshost)
+description:
+  - Manages one network link of the host for Docker macvlan networks, through netlink (pyroute2).
+  - O(kind=parent) makes sure an existing interface (for example C(eth1)) is up, with the requested O(mtu) and
+    promiscuous mode (O(promisc), set through the C(IFF_PROMISC) flag). The module never creates or deletes a
+    parent; it fails and lists the host's interfaces when the parent does not exist. O(state=absent) with
+    O(kind=parent) leaves the interface exactly as it is and only removes the module's persistence for it.
+  - O(kind=vlan) creates, updates (O(mtu), up) and removes an 802.1Q VLAN sub-interface, by default named
+    C(<link>.<vlan_id>) (C(eth1.10) is VLAN 10 on C(eth1)). A link with that name that is not that VLAN on that
+    parent is never deleted or changed; the module fails, unless O(accept_existing=true).
+  - If the kernel has no 802.1Q support the module fails with
+    C(this kernel has no 802.1q VLAN support), naming the C(8021q) kernel module, and the host is unchanged.
+  - VLAN creation cannot be exercised on the project's CI kernel (it has no 802.1Q), so it is unit-tested at the
+    netlink-request level (C(IFLA_INFO_KIND=vlan), C(IFLA_VLAN_ID), C(IFLA_LINK), C(IFLA_MTU)); everything else is
+    tested on real (namespaced) hosts.
+  - O(kind=macvlan_shim) creates a macvlan link in bridge mode on the parent with an O(address) and O(routes), so
+    that the host can reach its own macvlan containers (a macvlan parent cannot talk to its macvlan children; a
+    sibling macvlan link in bridge mode can). The shim's IPv4 addresses and its routes (main table, through the
+    shim, without a gateway; the kernel's connected routes excluded) are made to be exactly O(address) and O(routes).
+  - Persistence across reboots (O(persist)) in the host's own network configuration, see O(persist_backend).
+options:
+  name:
+    description:
+      - The link's name, 1-15 characters, no C(/), C(:) or whitespace.
+      - Required for O(kind=parent) and O(kind=macvlan_shim); for O(kind=vlan) the default is C(<link>.<vlan_id>).
+    type: str
+  kind:
+    description: What the link is.
+    type: str
+    choices: [parent, vlan, macvlan_shim]
+    default: parent
+  state:
+    description:
+      - V(present) creates or updates the link. V(absent) deletes a VLAN or shim link (and the module's persistence
+        files for it); for V(parent) it only removes the module's persistence files and never touches the interface.
+    type: str
+    choices: [present, absent]
+    default: present
+  link:
+    description: The parent interface of a V(vlan) or V(macvlan_shim) link, for example C(eth1). It must exist.
+    type: str
+  vlan_id:
+    description: The VLAN id, 1-4094. Required with O(kind=vlan).
+    type: int
+  mtu:
+    description:
+      - The MTU. For V(vlan) and V(macvlan_shim) links it must not exceed the parent's MTU. Not changed when omitted.
+    type: int
+  promisc:
+    description: O(kind=parent) - promiscuous mode on or off. Not changed when omitted.
+    type: bool
+  address:
+    description:
+      - O(kind=macvlan_shim) - the host's IPv4 address on the macvlan segment, in CIDR notation (C(192.168.2.250/32),
+        or with the segment's prefix, C(192.168.2.250/24)). Must not be an address Docker can hand out.
+      - Required with O(kind=macvlan_shim) and O(state=present). Other IPv4 addresses on the shim are removed.
+    type: str
+  routes:
+    description:
+      - O(kind=macvlan_shim) - destinations routed through the shim, typically this host's own macvlan C(ip_range)
+        (C(192.168.2.64/28)). Other routes through the shim (not the kernel's connected routes) are removed.
+    type: list
+    elements: str
+    default: []
+  accept_existing:
+    description:
+      - O(kind=vlan) - accept any existing link with the VLAN's name as it is, even if it is not a VLAN (for example
+        a veth called C(eth1.10)), reported as RV(stand_in=true). It is then only brought up and given O(mtu), and
+        O(state=absent) leaves it in place.
+      - Meant for test beds whose kernel has no 802.1Q, where a link named like a VLAN interface stands in for it.
+    type: bool
+    default: false
+  persist:
+    description:
+      - Also write the link into the host's network configuration, so that it comes back after a reboot.
+      - With V(false) nothing is written, and existing files of ours are left alone (O(state=absent) removes them).
+    type: bool
+    default: false
+  persist_backend:
+    description:
+      - Where to persist. V(auto) detects it - V(networkd) when systemd-networkd runs (C(/run/systemd/netif) exists
+        or C(systemctl is-active systemd-networkd) succeeds); else V(ifupdown) when C(/etc/network/interfaces) and
+        C(ifup) exist; else V(nm) when C(nmcli) is installed; else V(none), with a warning.
+      - V(networkd) - C(/etc/systemd/network/60-crosshost-<name>.netdev) and C(.network), and a drop-in
+        C(60-crosshost-<name>.conf) with C(VLAN=), C(MACVLAN=) (or, for a parent, C([Link]) C(MTUBytes=) and
+        C(Promiscuous=)) in the C(.d) directory of the C(.network) file that matches the parent (networkd applies
+        only the first matching C(.network) file). When no C(.network) file matches the parent, the module writes
+        one of its own, C(60-crosshost-<parent>.network), removed again with the last drop-in of ours.
+      - V(ifupdown) - one stanza file C(/etc/network/interfaces.d/crosshost-<name>) (C(/etc/network/interfaces)
+        must source that directory). VLAN stanzas use C(vlan-raw-device), which needs the C(vlan) package with
+        ifupdown (ifupdown2 has it built in). For a parent, the stanza must not duplicate one of the host's own.
+      - V(nm) - a NetworkManager connection C(crosshost-<name>) (C(nmcli connection add/modify/delete)); for a
+        parent, the parent's active connection is modified (C(802-3-ethernet.mtu),
+        C(802-3-ethernet.accept-all-mac-addresses)). The nmcli arguments are unit-tested; the project's lab has no
+        NetworkManager.
+      - Every file of ours starts with a comment naming this module and is removed with O(state=absent).
+    type: str
+    choices: [auto, networkd, ifupdown, nm, none]
+    default: auto
+notes:
+  - Check mode and diff mode are supported. The diff shows the link's attributes before and after and the text of
+    the persistence files.
+  - IPv4 only. Needs root (CAP_NET_ADMIN).
+  - One link per task; loop over the task for several.
+requirements:
+  - pyroute2 on the managed host
+seealso:
+  - module: crosshost.docker.forwarding
+"""
+
+EXAMPLES = r"""
+- name: The macvlan parent is up, MTU 1400, promiscuous
+  crosshost.docker.link:
+    name: eth1
+    mtu: 1400
+    promisc: true
+
+- name: VLAN 10 on eth1 (eth1.10), persisted in the host's network configuration
+  crosshost.docker.link:
+    kind: vlan
+    link: eth1
+    vlan_id: 10
+    persist: true
+
+- name: A test bed without 802.1Q - accept a stand-in link named eth1.10
+  crosshost.docker.link:
+    kind: vlan
+    link: eth1
+    vlan_id: 10
+    accept_existing: true
+
+- name: Let the host reach its own macvlan containers
+  crosshost.docker.link:
+    kind: macvlan_shim
+    name: mvshim0
+    link: eth1
+    address: 192.168.2.250/32
+    routes: [192.168.2.64/28]   # this host's ip_range of the macvlan network
+    persist: true
+    persist_backend: networkd
+
+- name: Remove the shim (and its files)
+  crosshost.docker.link:
+    kind: macvlan_shim
+    name: mvshim0
+    link: eth1
+    state: absent
+"""
+
+RETURN = r"""
+link:
+  description: The link after the run (in check mode, as it would be); only RV(link.state=absent) when there is none.
+  returned: always
+  type: dict
+  sample: {"name": "mvshim0", "kind": "macvlan", "ifindex": 12, "mtu": 1500, "state": "up", "promisc": false,
+           "addresses": ["192.168.2.250/32"], "routes": ["192.168.2.64/28"], "parent": "eth1", "mode": "bridge"}
+  contains:
+    name:
+      description: Interface name.
+      type: str
+    kind:
+      description: The kernel's link kind (V(vlan), V(macvlan), V(veth), ...), null for a physical interface.
+      type: str
+    ifindex:
+      description: Interface index (null in check mode for a link still to create).
+      type: int
+    mtu:
+      description: MTU.
+      type: int
+    state:
+      description: V(up) (administratively) or V(down); V(absent) when there is no link.
+      type: str
+    promisc:
+      description: Whether IFF_PROMISC is set.
+      type: bool
+    addresses:
+      description: IPv4 addresses in CIDR notation.
+      type: list
+      elements: str
+    routes:
+      description: Main-table IPv4 routes through the link without a gateway (connected routes excluded).
+      type: list
+      elements: str
+    parent:
+      description: The parent interface of a VLAN or macvlan link.
+      type: str
+    vlan_id:
+      description: The VLAN id of a VLAN link.
+      type: int
+    mode:
+      description: The macvlan mode of a macvlan link.
+      type: str
+actions:
+  description: What was done (or would be done in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create macvlan mvshim0 (bridge mode on eth1)", "set mvshim0 up", "add address 192.168.2.250/32 to mvshim0"]
+persistence:
+  description: Where the link is persisted.
+  returned: always
+  type: dict
+  contains:
+    backend:
+      description: V(networkd), V(ifupdown), V(nm) or V(none).
+      type: str
+    files:
+      description: Files of ours for this link after the run (removed ones excluded).
+      type: list
+      elements: str
+    connection:
+      description: V(nm) - the NetworkManager connection used.
+      type: str
+stand_in:
+  description: O(kind=vlan) with O(accept_existing) - the existing link is not a real VLAN of that id on that parent.
+  returned: always
+  type: bool
+"""
+
+import fnmatch
+import glob
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.crosshost.docker.plugins.module_utils import _link_netlink as nl
+from ansible_collections.crosshost.docker.plugins.module_utils import _links
+
+NETWORKD_SEARCH = ("/etc/systemd/network", "/run/systemd/network", "/usr/local/lib/systemd/network",
+                   "/usr/lib/systemd/network", "/lib/systemd/network")
+
+
+def read_file(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def write_file(module, path, content):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write(content)
+    os.chmod(tmp, 0o644)
+    module.atomic_move(tmp, path)
+
+
+def ours(text):
+    """Is this file text one of ours (our header in its first lines)?"""
+    return bool(text) and any(_links.HEADER in line for line in text.split("\n")[:3])
+
+
+def detect(module):
+    networkd = os.path.isdir("/run/systemd/netif")
+    systemctl = module.get_bin_path("systemctl")
+    if not networkd and systemctl and os.path.isdir("/run/systemd/system"):
+        rc, _out, _err = module.run_command([systemctl, "is-active", "--quiet", "systemd-networkd"])
+        networkd = rc == 0
+    ifupdown = os.path.isfile("/etc/network/interfaces") and module.get_bin_path("ifup") is not None
+    return dict(networkd=networkd, ifupdown=ifupdown, nmcli=module.get_bin_path("nmcli") is not None)
+
+
+def parent_network_file(parent):
+    """Basename of the first .network file (networkd's order) whose [Match] Name= matches `parent`."""
+    seen = {}
+    for d in NETWORKD_SEARCH:
+        for path in glob.glob(os.path.join(d, "*.network")):
+            seen.setdefault(os.path.basename(path), path)  # earlier directories override later ones
+    for base in sorted(seen):
+        text = read_file(seen[base])
+        if not text or "\n[Match]" not in "\n" + text:
+            continue
+        if any(fnmatch.fnmatchcase(parent, pat) for pat in _links.networkd_match_names(text)):
+            return base, ours(text)
+    return None, False
+
+
+def our_networkd_files(name, kind):
+    """Files of ours for link `name` now in /etc/systemd/network. A parent has only its drop-in: our
+    60-crosshost-<parent>.network is the base file shared by every link of ours on that parent."""
+    d = _links.NETWORKD_DIR
+    paths = [] if kind == "parent" else [os.path.join(d, "60-%s%s.%s" % (_links.PREFIX, name, ext))
+                                         for ext in ("netdev", "network")]
+    paths += glob.glob(os.path.join(d, "*.network.d", "60-%s%s.conf" % (_links.PREFIX, name)))
+    return [p for p in paths if ours(read_file(p))]
+
+
+def networkd_changes(spec, parent):
+    """({path: text or None}, info): files of ours to write (text) or remove (None)."""
+    name = spec["name"]
+    want = {}
+    for path in our_networkd_files(name, spec["kind"]):
+        want[path] = None
+    if spec["state"] == "present":
+        base, base_ours = parent_network_file(parent)
+        want.update(_links.render_networkd(spec, None if (base is None or base_ours) else base))
+    # Our base file for the parent is removed with the last drop-in of ours in its .d directory.
+    base_path = _links.networkd_base_path(parent)
+    inside = base_path + ".d/"
+    remaining = set(glob.glob(inside + "*.conf"))
+    remaining -= set(path for path, text in want.items() if text is None)
+    remaining |= set(path for path, text in want.items() if text is not None and path.startswith(inside))
+    if ours(read_file(base_path)) and not remaining:
+        want[base_path] = None
+    return want
+
+
+def ifupdown_changes(module, spec):
+    path = _links.ifupdown_path(spec["name"])
+    want = {}
+    if ours(read_file(path)):
+        want[path] = None
+    if spec["state"] == "present":
+        want.update(_links.render_ifupdown(spec))
+        main = read_file("/etc/network/interfaces") or ""
+        if "interfaces.d" not in main:
+            module.warn("/etc/network/interfaces does not source /etc/network/interfaces.d: add "
+                        "`source /etc/network/interfaces.d/*` for %s to be brought up at boot" % path)
+        if spec["kind"] == "parent":
+            for other in ["/etc/network/interfaces"] + glob.glob(os.path.join(_links.IFUPDOWN_DIR, "*")):
+                text = read_file(other) or ""
+                if other != path and any(line.split()[:2] == ["iface", spec["name"]] for line in text.splitlines()
+                                         if line.strip()):
+                    module.fail_json(msg="persist_backend=ifupdown: %s already has a stanza for %s; ifupdown refuses "
+                                         "a second one. Put the mtu/promisc settings into that stanza instead"
+                                     % (other, spec["name"]))
+    return want
+
+
+def file_diff(changes):
+    before = after = ""
+    for path in sorted(changes):
+        before += "# %s\n%s" % (path, read_file(path) or "(absent)\n")
+        after += "# %s\n%s" % (path, changes[path] or "(absent)\n")
+    return before, after
+
+
+def nm_plan(module, spec, nmcli):
+    """(list of nmcli commands, connection name, text before, text after) for NetworkManager."""
+    name = _links.nm_connection(spec["name"])
+    keys = sorted(_links.nm_settings(spec))
+    connection = None
+    if spec["kind"] == "parent":
+        rc, out, _err = module.run_command([nmcli, "-g", "GENERAL.CONNECTION", "device", "show", spec["name"]])
+        connection = out.strip() if rc == 0 and out.strip() else None
+        name = connection
+    have = {}
+    if name:
+        rc, out, _err = module.run_command([nmcli, "-g", ",".join(keys), "connection", "show", name])
+        if rc == 0:
+            have = dict(zip(keys, out.rstrip("\n").split("\n")))
+    exists = bool(have)
+    if spec["state"] == "absent":
+        if spec["kind"] == "parent" or not exists:
+            return [], name, "", ""
+        return [_links.nmcli_delete_args(spec["name"])], name, "connection %s\n" % name, "(absent)\n"
+    want = _links.nm_settings(spec)
+    differ = [k for k in want if k not in ("connection.type",) and have.get(k, "").replace(" ", "") != want[k]]
+    if exists and not differ:
+        return [], name, "", ""
+    try:
+        args = _links.nmcli_args(spec, exists, connection)
+    except _links.LinkError as e:
+        module.fail_json(msg=str(e))
+    before = "".join("%s: %s\n" % (k, have.get(k)) for k in sorted(want))
+    after = "".join("%s: %s\n" % (k, want[k]) for k in sorted(want))
+    return [args], name, before, after
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str"),
+            kind=dict(type="str", choices=list(_links.KINDS), default="parent"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            link=dict(type="str"),
+            vlan_id=dict(type="int"),
+            mtu=dict(type="int"),
+            promisc=dict(type="bool"),
+            address=dict(type="str"),
+            routes=dict(type="list", elements="str", default=[]),
+            accept_existing=dict(type="bool", default=False),
+            persist=dict(type="bool", default=False),
+            persist_backend=dict(type="str", choices=["auto", "networkd", "ifupdown", "nm", "none"], default="auto"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    result = dict(changed=False, actions=[], link={"state": "absent"}, stand_in=False,
+                  persistence=dict(backend="none", files=[], connection=None))
+    try:
+        spec = _links.normalize(p)
+    except _links.LinkError as e:
+        module.fail_json(msg=str(e), **result)
+    if not nl.HAS_PYROUTE2:
+        module.fail_json(msg=missing_required_lib("pyroute2"), exception=str(nl.PYROUTE2_IMPORT_ERROR))
+
+    links = nl.Links()
+    try:
+        actual = links.get(spec["name"])
+        parent_name = spec["link"] or spec["name"]
+        parent = links.get(spec["link"]) if spec["link"] else None
+        if spec["state"] == "present" and ((spec["kind"] == "parent" and actual is None)
+                                           or (spec["link"] and parent is None)):
+            module.fail_json(msg="%s: parent interface %s does not exist on this host (interfaces: %s)"
+                             % ("name" if spec["kind"] == "parent" else "link", parent_name,
+                                ", ".join(links.names())), **result)
+        try:
+            plan = _links.plan(spec, actual, parent)
+        except _links.LinkError as e:
+            result["link"] = _links.describe(actual)
+            module.fail_json(msg=str(e), **result)
+        result["stand_in"] = plan["stand_in"]
+        result["actions"] = list(plan["actions"])
+        future = _links.after(spec, actual, parent)
+
+        # Persistence: files (networkd, ifupdown) or nmcli commands (nm).
+        backend = "none"
+        if spec["state"] == "present" and p["persist"]:
+            facts = detect(module) if p["persist_backend"] == "auto" else {}
+            backend = _links.choose_backend(p["persist_backend"], **facts)
+            if backend == "none" and p["persist_backend"] == "auto":
+                module.warn("persist: no systemd-networkd, ifupdown or NetworkManager found on this host; %s is not "
+                            "persisted across reboots" % spec["name"])
+        files, nm_cmds, nm_con, nm_text = {}, [], None, ("", "")
+        if spec["state"] == "absent":
+            files = networkd_changes(spec, parent_name)
+            files.update(ifupdown_changes(module, spec))
+            nmcli = module.get_bin_path("nmcli")
+            if nmcli and spec["kind"] != "parent":
+                nm_cmds, nm_con, before, after = nm_plan(module, spec, nmcli)
+                nm_text = (before, after)
+        elif backend == "networkd":
+            files = networkd_changes(spec, parent_name)
+        elif backend == "ifupdown":
+            files = ifupdown_changes(module, spec)
+        elif backend == "nm":
+            nmcli = module.get_bin_path("nmcli", required=True)
+            nm_cmds, nm_con, before, after = nm_plan(module, spec, nmcli)
+            nm_text = (before, after)
+        files = dict((k, v) for k, v in files.items() if read_file(k) != v)
+        for path in sorted(files):
+            result["actions"].append("%s %s" % ("write" if files[path] is not None else "remove", path))
+        for cmd in nm_cmds:
+            result["actions"].append(" ".join(cmd))
+        kept = []
+        if backend == "networkd":
+            kept = our_networkd_files(spec["name"], spec["kind"])
+            base = _links.networkd_base_path(parent_name)
+            if ours(read_file(base)) and files.get(base, "") is not None:
+                kept.append(base)
+        elif backend == "ifupdown" and ours(read_file(_links.ifupdown_path(spec["name"]))):
+            kept = [_links.ifupdown_path(spec["name"])]
+        final_files = sorted(set(kept + [k for k, v in files.items() if v is not None])
+                             - set(k for k, v in files.items() if v is None))
+        result["persistence"] = dict(backend=backend, files=final_files, connection=nm_con if backend == "nm" else None)
+
+        changed = bool(plan["ops"] or files or nm_cmds)
+        result["changed"] = changed
+        if module._diff:
+            fb, fa = file_diff(files)
+            header = "link %s" % spec["name"]
+            result["diff"] = dict(before=_links.diff_text(actual) + fb + nm_text[0],
+                                  after=_links.diff_text(future) + fa + nm_text[1],
+                                  before_header=header, after_header=header)
+        if module.check_mode or not changed:
+            result["link"] = _links.describe(future)
+            module.exit_json(**result)
+
+        done = []
+        try:
+            for op, arg in plan["ops"]:
+                links.apply(spec["name"], op, arg)
+                done.append(op)
+        except _links.LinkError as e:
+            result["link"] = _links.describe(links.get(spec["name"]))
+            result["changed"] = bool(done)
+            module.fail_json(msg="%s. Done before the failure: %s" % (e, ", ".join(done) or "nothing"), **result)
+        for path in sorted(files):
+            if files[path] is None:
+                os.unlink(path)
+                if os.path.dirname(path).endswith(".network.d"):
+                    try:
+                        os.rmdir(os.path.dirname(path))  # a drop-in directory left empty
+                    except OSError:
+                        pass
+            else:
+                write_file(module, path, files[path])
+        for cmd in nm_cmds:
+            rc, _out, err = module.run_command(cmd)
+            if rc != 0:
+                module.fail_json(msg="%s failed: %s" % (" ".join(cmd), err.strip()), **result)
+        result["link"] = _links.describe(links.get(spec["name"]))
+        module.exit_json(**result)
+    finally:
+        links.close()
+
+
+if __name__ == "__main__":
+    main()
