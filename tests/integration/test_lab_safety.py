@@ -41,17 +41,52 @@ def tree(path):
     return found
 
 
-def mounts():
-    # Mount point, type and source: mount ids differ between runs and say nothing.
+def mounts(own_prefix):
+    """Mount point, type and source (mount ids differ between runs and say nothing). Other labs'
+    namespace handles (/run/netns/<other>-*) are left out: labs of other names may come and go
+    while this test runs (a user's demo lab, a parallel test run); this lab's are kept."""
     rows = set()
     with open("/proc/self/mountinfo") as f:
         for line in f:
             left, right = line.split(" - ", 1)
-            rows.add((left.split()[4], *right.split()[:2]))
+            point = left.split()[4]
+            if point.startswith("/run/netns/") and not point.startswith("/run/netns/" + own_prefix):
+                continue
+            rows.add((point, *right.split()[:2]))
     return rows
 
 
-def snapshot():
+def lab_processes(lab):
+    """(pid, start time) of every process in one of the lab's network namespaces: anchors, dockerd,
+    containerd, shims, containers' parents."""
+    inodes = set()
+    for name in os.listdir("/run/netns") if os.path.isdir("/run/netns") else []:
+        if name.startswith(lab.name + "-"):
+            inodes.add(os.stat(os.path.join("/run/netns", name)).st_ino)
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{pid}/ns/net").st_ino in inodes:
+                with open(f"/proc/{pid}/stat") as f:
+                    found.add((int(pid), f.read().rsplit(")", 1)[1].split()[19]))
+        except OSError:
+            continue
+    return found
+
+
+def still_running(processes):
+    alive = set()
+    for pid, start in processes:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[19] == start:
+                    alive.add(pid)
+        except OSError:
+            continue
+    return alive
+
+
+def snapshot(lab):
     return {
         "links": out("ip", "-d", "link", "show"),
         "addresses": out("ip", "addr", "show"),
@@ -62,15 +97,14 @@ def snapshot():
         "sysctl": {k: open(f"/proc/sys/{k}").read() for k in
                    ("net/ipv4/ip_forward", "net/ipv4/conf/all/forwarding", "net/bridge/bridge-nf-call-iptables")
                    if os.path.exists(f"/proc/sys/{k}")},
-        "mounts": mounts(),
+        "mounts": mounts(lab.name + "-"),
         "files": {p: tree(p) for p in WATCHED_PATHS},
-        "lab_processes": out("sh", "-c", "ps -eo args | grep -E 'dockerd|containerd|anchor.sh' | grep -v grep || true"),
     }
 
 
 def test_lab_up_and_down_leave_the_machine_unchanged():
-    before = snapshot()
     lab = Lab("sf", hosts=2, engines="20.10 28")
+    before = snapshot(lab)
     try:
         lab.up()
         # Lab-up twice is harmless: same hosts, same anchors.
@@ -95,13 +129,16 @@ def test_lab_up_and_down_leave_the_machine_unchanged():
             assert lab.sh(host, "hostname").stdout.strip() == host
         # The router namespace has no way off the machine: no default route.
         assert "default" not in lab.sh("rt", "ip route show").stdout
-        during = snapshot()
+        during = snapshot(lab)
+        processes = lab_processes(lab)
+        assert len(processes) >= 6, processes  # 3 anchors, 2 dockerd, containerd, shims, ...
         assert during["files"] == before["files"], "a lab host wrote into the machine's own files"
         assert during["iptables"] == before["iptables"], "a lab host changed the machine's iptables"
         assert during["links"] == before["links"] and during["routes"] == before["routes"]
     finally:
         lab.down()
-    after = snapshot()
+    after = snapshot(lab)
+    assert not still_running(processes), "processes of the lab survived lab-down"
     assert not os.path.exists(lab.dir)
     assert lab.name + "-" not in out("ip", "netns", "list")
     for key in before:
