@@ -1,0 +1,41 @@
+"""The macvlan role explains the seed's errors before Docker does, and changes nothing (real lab).
+
+- a network of the same name with other settings ("network with name ... already exists"),
+- an existing macvlan network on the same parent whose subnet overlaps.
+"""
+import json
+
+import pytest
+
+NETWORKS = [{"name": "mac_net1", "parent": "eth1", "subnet": "192.168.2.0/24", "gateway": "192.168.2.1"}]
+
+
+@pytest.fixture(scope="module")
+def lab(lab_factory):
+    return lab_factory("mi", hosts=2, engines="20.10")
+
+
+def networks(lab):
+    return {h: lab.sh(h, "docker network ls --format '{{.Name}} {{.Driver}}' | sort; ip -br link").stdout
+            for h in ("h1", "h2")}
+
+
+def play(lab):
+    return lab.ansible("ansible-playbook", "playbooks/macvlan.yml", "-e",
+                       json.dumps({"macvlan_networks": NETWORKS, "macvlan_verify": False}), check=False)
+
+
+@pytest.mark.parametrize("existing, words", [
+    ("-o parent=eth1 --subnet 192.168.3.0/24 mac_net1", "already has network mac_net1 (driver macvlan, parent eth1, subnet 192.168.3.0/24"),
+    ("-o parent=eth1 --subnet 192.168.2.0/25 --ip-range 192.168.2.0/26 other_net", "other_net"),
+])
+def test_conflicts_are_explained_before_docker_sees_them(lab, existing, words):
+    lab.sh("h2", f"docker network create -d macvlan {existing} >/dev/null")
+    try:
+        before = networks(lab)
+        proc = play(lab)
+        assert proc.returncode != 0
+        assert words in proc.stdout, proc.stdout[-3000:]
+        assert networks(lab) == before
+    finally:
+        lab.sh("h2", f"docker network rm {existing.split()[-1]} >/dev/null")
