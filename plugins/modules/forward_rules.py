@@ -188,6 +188,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._host_facts impor
     IptablesSaveError,
     parse_iptables_save,
 )
+from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text, write_text
 
 UNIT_PATH = "/etc/systemd/system/crosshost-forward-rules.service"
 
@@ -208,23 +209,6 @@ def read_daemon_json(path):
             return json.load(f)
     except (OSError, ValueError):
         return {}
-
-
-def read_file(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def write_file(module, path, content, mode):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = "%s.tmp-%d" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        f.write(content)
-    os.chmod(tmp, mode)
-    module.atomic_move(tmp, path)
 
 
 def problem(module, warnings, text):
@@ -313,7 +297,7 @@ def main():
         files_want[script_path] = fr.persist_script(want, mode, iptables, restore_bin)
         if systemd:
             files_want[UNIT_PATH] = fr.SYSTEMD_UNIT % script_path
-    files_have = {path: read_file(path) for path in (script_path, UNIT_PATH)}
+    files_have = {path: read_text(path) for path in (script_path, UNIT_PATH)}
     file_changes = [path for path in (script_path, UNIT_PATH) if files_have[path] != files_want.get(path)]
     for path in file_changes:
         steps["added" if path in files_want else "removed"].append("file %s" % path)
@@ -359,7 +343,7 @@ def main():
             module.fail_json(msg="iptables -P FORWARD %s failed: %s" % (policy_want, err.strip()), **result)
     for path in file_changes:
         if path in files_want:
-            write_file(module, path, files_want[path], 0o755 if path == script_path else 0o644)
+            write_text(module, path, files_want[path], 0o755 if path == script_path else 0o644)
         else:
             os.unlink(path)
     if systemd and UNIT_PATH in file_changes:

@@ -237,26 +237,10 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _link_netlink as nl
 from ansible_collections.crosshost.docker.plugins.module_utils import _links
+from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text, write_text
 
 NETWORKD_SEARCH = ("/etc/systemd/network", "/run/systemd/network", "/usr/local/lib/systemd/network",
                    "/usr/lib/systemd/network", "/lib/systemd/network")
-
-
-def read_file(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def write_file(module, path, content):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = "%s.tmp-%d" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        f.write(content)
-    os.chmod(tmp, 0o644)
-    module.atomic_move(tmp, path)
 
 
 def ours(text):
@@ -281,7 +265,7 @@ def parent_network_file(parent):
         for path in glob.glob(os.path.join(d, "*.network")):
             seen.setdefault(os.path.basename(path), path)  # earlier directories override later ones
     for base in sorted(seen):
-        text = read_file(seen[base])
+        text = read_text(seen[base])
         if not text or "\n[Match]" not in "\n" + text:
             continue
         if any(fnmatch.fnmatchcase(parent, pat) for pat in _links.networkd_match_names(text)):
@@ -296,7 +280,7 @@ def our_networkd_files(name, kind):
     paths = [] if kind == "parent" else [os.path.join(d, "60-%s%s.%s" % (_links.PREFIX, name, ext))
                                          for ext in ("netdev", "network")]
     paths += glob.glob(os.path.join(d, "*.network.d", "60-%s%s.conf" % (_links.PREFIX, name)))
-    return [p for p in paths if ours(read_file(p))]
+    return [p for p in paths if ours(read_text(p))]
 
 
 def networkd_changes(spec, parent):
@@ -314,7 +298,7 @@ def networkd_changes(spec, parent):
     remaining = set(glob.glob(inside + "*.conf"))
     remaining -= set(path for path, text in want.items() if text is None)
     remaining |= set(path for path, text in want.items() if text is not None and path.startswith(inside))
-    if ours(read_file(base_path)) and not remaining:
+    if ours(read_text(base_path)) and not remaining:
         want[base_path] = None
     return want
 
@@ -322,17 +306,17 @@ def networkd_changes(spec, parent):
 def ifupdown_changes(module, spec):
     path = _links.ifupdown_path(spec["name"])
     want = {}
-    if ours(read_file(path)):
+    if ours(read_text(path)):
         want[path] = None
     if spec["state"] == "present":
         want.update(_links.render_ifupdown(spec))
-        main = read_file("/etc/network/interfaces") or ""
+        main = read_text("/etc/network/interfaces") or ""
         if "interfaces.d" not in main:
             module.warn("/etc/network/interfaces does not source /etc/network/interfaces.d: add "
                         "`source /etc/network/interfaces.d/*` for %s to be brought up at boot" % path)
         if spec["kind"] == "parent":
             for other in ["/etc/network/interfaces"] + glob.glob(os.path.join(_links.IFUPDOWN_DIR, "*")):
-                text = read_file(other) or ""
+                text = read_text(other) or ""
                 if other != path and any(line.split()[:2] == ["iface", spec["name"]] for line in text.splitlines()
                                          if line.strip()):
                     module.fail_json(msg="persist_backend=ifupdown: %s already has a stanza for %s; ifupdown refuses "
@@ -344,7 +328,7 @@ def ifupdown_changes(module, spec):
 def file_diff(changes):
     before = after = ""
     for path in sorted(changes):
-        before += "# %s\n%s" % (path, read_file(path) or "(absent)\n")
+        before += "# %s\n%s" % (path, read_text(path) or "(absent)\n")
         after += "# %s\n%s" % (path, changes[path] or "(absent)\n")
     return before, after
 
@@ -452,7 +436,7 @@ def main():
             nmcli = module.get_bin_path("nmcli", required=True)
             nm_cmds, nm_con, before, after = nm_plan(module, spec, nmcli)
             nm_text = (before, after)
-        files = dict((k, v) for k, v in files.items() if read_file(k) != v)
+        files = dict((k, v) for k, v in files.items() if read_text(k) != v)
         for path in sorted(files):
             result["actions"].append("%s %s" % ("write" if files[path] is not None else "remove", path))
         for cmd in nm_cmds:
@@ -461,9 +445,9 @@ def main():
         if backend == "networkd":
             kept = our_networkd_files(spec["name"], spec["kind"])
             base = _links.networkd_base_path(parent_name)
-            if ours(read_file(base)) and files.get(base, "") is not None:
+            if ours(read_text(base)) and files.get(base, "") is not None:
                 kept.append(base)
-        elif backend == "ifupdown" and ours(read_file(_links.ifupdown_path(spec["name"]))):
+        elif backend == "ifupdown" and ours(read_text(_links.ifupdown_path(spec["name"]))):
             kept = [_links.ifupdown_path(spec["name"])]
         final_files = sorted(set(kept + [k for k, v in files.items() if v is not None])
                              - set(k for k, v in files.items() if v is None))
@@ -499,7 +483,7 @@ def main():
                     except OSError:
                         pass
             else:
-                write_file(module, path, files[path])
+                write_text(module, path, files[path])
         for cmd in nm_cmds:
             rc, _out, err = module.run_command(cmd)
             if rc != 0:

@@ -283,6 +283,7 @@ from urllib.parse import urlparse
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _routes
+from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text, write_text
 
 ENV = {
     "aws": {"access_key": ("AWS_ACCESS_KEY_ID",), "secret_key": ("AWS_SECRET_ACCESS_KEY",),
@@ -360,28 +361,11 @@ def make_backend(module, cls, opts, errors):
         module.fail_json(msg=str(e))
 
 
-def read_file(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def write_file(module, path, content, mode):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = "%s.tmp-%d" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        f.write(content)
-    os.chmod(tmp, mode)
-    module.atomic_move(tmp, path)
-
-
 def linux_persistence(module, mod, table, wanted, state, purge):
     """Files of ours that must change: ({path: new content or None}, {path: old content}, info)."""
     p = module.params
     script = mod.script_path(p["linux_persist_dir"], table)
-    have_script = read_file(script)
+    have_script = read_text(script)
     want = {}
     if p["linux_persist"]:
         ip_bin = module.get_bin_path("ip")
@@ -400,7 +384,7 @@ def linux_persistence(module, mod, table, wanted, state, purge):
     others = [f for f in glob.glob(os.path.join(p["linux_persist_dir"], "routes*.sh")) if f != script]
     need_unit = systemd and (want[script] is not None or bool(others))
     want[mod.UNIT_PATH] = mod.systemd_unit(p["linux_persist_dir"]) if need_unit else None
-    have = {path: read_file(path) for path in want}
+    have = {path: read_text(path) for path in want}
     changes = dict((path, content) for path, content in want.items() if have[path] != content)
     info = dict(mode=("systemd" if need_unit else "script") if want[script] else "none",
                 script=script if want[script] else None, unit=mod.UNIT_PATH if want[mod.UNIT_PATH] else None)
@@ -566,7 +550,7 @@ def main():
         if files[path] is None:
             os.unlink(path)
         else:
-            write_file(module, path, files[path], 0o755 if path.endswith(".sh") else 0o644)
+            write_text(module, path, files[path], 0o755 if path.endswith(".sh") else 0o644)
     if provider == "linux" and mod.UNIT_PATH in files:
         module.run_command(["systemctl", "daemon-reload"])
         action = "enable" if files[mod.UNIT_PATH] else "disable"
