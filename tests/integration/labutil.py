@@ -183,3 +183,41 @@ def source_matrix(lab, hosts):
     client = {h: container_ip(lab, h, "xh-cli") for h in hosts}
     matrix = {src: {dst: seen_source(lab, src, server[dst]) for dst in hosts if dst != src} for src in hosts}
     return matrix, client
+
+
+def run_local_task(module, module_args, base_env, check=False, diff=False, verbosity=0, secret=None):
+    """Run one module task on localhost through ansible-playbook (the control-node side of cloud
+    providers); return (ok, result, whole output). `base_env` is the caller's cleaned environment
+    (no proxies, no cloud credentials from the machine); `secret`, when given, must not appear
+    anywhere in the output."""
+    import shutil
+    import tempfile
+
+    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
+             "vars": {"ansible_python_interpreter": sys.executable},
+             "tasks": [{"name": "task under test", module: module_args, "check_mode": check, "diff": diff}]}]
+    tmp = tempfile.mkdtemp(prefix="crosshost-local-task-")
+    try:
+        path = os.path.join(tmp, "play.yml")
+        with open(path, "w") as f:
+            json.dump(play, f)  # JSON is YAML
+        env = dict(base_env)
+        env.update(ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+                   ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="False",
+                   ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
+                   ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "local"), ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "remote"))
+        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", path]
+        if verbosity:
+            cmd.append("-" + "v" * verbosity)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    output = proc.stdout + proc.stderr
+    try:
+        doc = json.loads(proc.stdout[proc.stdout.index("{"):])
+        result = doc["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError):
+        raise AssertionError(f"no result from ansible-playbook ({proc.returncode}):\n{output[-5000:]}")
+    if secret:
+        assert secret not in output, "the secret key appears in the output"
+    return not result.get("failed", False), result, output

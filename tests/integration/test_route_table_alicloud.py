@@ -401,41 +401,12 @@ def module_args(double, routes, **extra):
 
 def run_module(margs, check=False, diff=False, env=None, verbosity=0):
     """The module on localhost through ansible-playbook; returns (ok, result, whole output)."""
-    import json
-    import shutil
-    import tempfile
+    from labutil import run_local_task
 
-    from labutil import collections_path
-
-    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
-             "vars": {"ansible_python_interpreter": sys.executable},
-             "tasks": [{"name": "task under test", MODULE: margs, "check_mode": check, "diff": diff}]}]
-    tmp = tempfile.mkdtemp(prefix="route-table-alicloud-")
-    try:
-        path = os.path.join(tmp, "play.yml")
-        with open(path, "w") as f:
-            json.dump(play, f)
-        run_env = {k: v for k, v in os.environ.items() if k not in UNSAFE_ENV}
-        run_env.update(ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                       ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="False",
-                       ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
-                       ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "local"), ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "remote"),
-                       NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
-        run_env.update(env or {})
-        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", path]
-        if verbosity:
-            cmd.append("-" + "v" * verbosity)
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, cwd=ROOT, timeout=300, check=False)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    output = proc.stdout + proc.stderr
-    try:
-        doc = json.loads(proc.stdout[proc.stdout.index("{"):])
-        result = doc["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    except (ValueError, KeyError, IndexError):
-        raise AssertionError("no result from ansible-playbook (%s):\n%s" % (proc.returncode, output[-5000:]))
-    assert SK not in output, "the secret key appears in the output"
-    return not result.get("failed", False), result, output
+    base = {k: v for k, v in os.environ.items() if k not in UNSAFE_ENV}
+    base.update(NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+    base.update(env or {})
+    return run_local_task(MODULE, margs, base, check=check, diff=diff, verbosity=verbosity, secret=SK)
 
 
 H1, H2, H3 = "i-bp1host0001", "i-bp1host0002", "i-bp1host0003"

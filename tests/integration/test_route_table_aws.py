@@ -10,9 +10,7 @@ state=absent; the quota refuses before writing; bad input is refused before writ
 appears in any output. moto_server is stopped by its PID at the end. No other address is contacted:
 the endpoint is 127.0.0.1, the instance metadata service is disabled and proxies are unset.
 """
-import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,7 +20,7 @@ import urllib.request
 
 import pytest
 
-from labutil import REPO, collections_path
+from labutil import run_local_task
 
 boto3 = pytest.importorskip("boto3")
 
@@ -145,33 +143,9 @@ def args(endpoint, vpc, routes=None, **extra):
 
 def run(module_args, check=False, diff=False, env=None, verbosity=0):
     """Run the module on localhost through ansible-playbook; return (ok, result, whole output)."""
-    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
-             "vars": {"ansible_python_interpreter": sys.executable},
-             "tasks": [{"name": "task under test", MODULE: module_args, "check_mode": check, "diff": diff}]}]
-    tmp = tempfile.mkdtemp(prefix="route-table-aws-")
-    try:
-        path = os.path.join(tmp, "play.yml")
-        with open(path, "w") as f:
-            json.dump(play, f)  # JSON is YAML
-        run_env = clean_env(ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                            ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="False",
-                            ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
-                            ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "local"), ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "remote"))
-        run_env.update(env or {})
-        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", path]
-        if verbosity:
-            cmd.append("-" + "v" * verbosity)
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, cwd=REPO, timeout=300, check=False)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    output = proc.stdout + proc.stderr
-    try:
-        doc = json.loads(proc.stdout[proc.stdout.index("{"):])
-        result = doc["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    except (ValueError, KeyError, IndexError):
-        raise AssertionError(f"no result from ansible-playbook ({proc.returncode}):\n{output[-5000:]}")
-    assert SECRET not in output, "the secret key appears in the output"
-    return not result.get("failed", False), result, output
+    base = clean_env()
+    base.update(env or {})
+    return run_local_task(MODULE, module_args, base, check=check, diff=diff, verbosity=verbosity, secret=SECRET)
 
 
 def test_check_mode_plans_everything_and_writes_nothing(endpoint, vpc, ec2):
