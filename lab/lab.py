@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The crosshost.docker lab: N Docker hosts on one machine, as network namespaces.
 
-    lab.py up | down | status | inventory-path | inventory-json
+    lab.py up | down | status | inventory-path | inventory-json | etcd
 
 Settings come from the environment (the Makefile passes them through):
     LAB_NAME     prefix of every namespace, directory and inventory the lab makes (default: lab)
@@ -24,6 +24,10 @@ Topology (all inside namespaces this script creates; the machine's own namespace
                 route off the machine: nothing leaves the lab.
     <name>-hN   Docker host N: eth0 192.168.1.(10+N) on br0, eth1 (no address) on br1, its own
                 dockerd, /etc, /var/lib, /run, iptables and hostname hN.
+
+`lab.py etcd` starts a key-value store for the legacy overlay (daemon.json cluster-store) in the router
+namespace: Debian's etcd 3.4 with its v2 API on (Docker's libkv speaks v2), at etcd://192.168.1.1:2379
+(the inventory's `lab_etcd_url`). `down` ends it with everything else in the lab's namespaces.
 
 Only the standard library is used, so this runs before any virtualenv exists.
 """
@@ -50,6 +54,7 @@ HOST_OFFSET = 10
 MAX_HOSTS = 50
 ENGINES = ("20.10", "26", "28")
 IMAGE = "local/probe:latest"
+ETCD_PORT = 2379
 SYSTEM_DOCKERD = "/usr/sbin/dockerd"
 
 
@@ -519,6 +524,7 @@ def group_vars(cfg, state):
         "lab_router_address": str(ROUTER_IP),
         "lab_image": IMAGE,
         "lab_dir": cfg.dir,
+        "lab_etcd_url": f"etcd://{ROUTER_IP}:{ETCD_PORT}",
         # How the lab maps onto the roles: the VPC router, and a probe image that is on every host.
         "direct_route_router": "rt",
         "direct_route_verify_image": IMAGE,
@@ -681,8 +687,54 @@ def cmd_status(cfg):
         print(f"{name:<6}{h['ns']:<14}{h['pid']:<9}{h['engine']:<10}{version:<12}{h['address']:<16}{bridge}")
 
 
+def etcd_url():
+    return f"etcd://{ROUTER_IP}:{ETCD_PORT}"
+
+
+def cmd_etcd(cfg):
+    """Start etcd (v2 API on) in the router namespace, once; wait until it answers there."""
+    state = load_state(cfg)
+    if not state or not healthy(state):
+        raise LabError(f"lab {cfg.name} is not up: run `make lab-up LAB_NAME={cfg.name}` first")
+    etcd = shutil.which("etcd")
+    if not etcd:
+        raise LabError("etcd is not installed: run scripts/bootstrap.sh (Debian package etcd-server)")
+    rt = state["router"]["pid"]
+    known = state.get("etcd") or {}
+    if alive(known.get("pid")):
+        log(f"etcd already runs in {cfg.ns('rt')} (pid {known['pid']}) at {etcd_url()}")
+        print(etcd_url())
+        return
+    data = os.path.join(cfg.dir, "etcd")
+    os.makedirs(data, exist_ok=True)
+    client = f"http://{ROUTER_IP}:{ETCD_PORT},http://127.0.0.1:{ETCD_PORT}"
+    with open(os.path.join(cfg.dir, "etcd.log"), "w") as logf:
+        proc = subprocess.Popen(
+            ["nsenter", "-t", str(rt), "-n", "-m", "-u", "--", etcd, "--name", "lab", "--data-dir", data,
+             "--enable-v2=true", "--listen-client-urls", client,
+             "--advertise-client-urls", f"http://{ROUTER_IP}:{ETCD_PORT}",
+             "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+             "--initial-cluster", "lab=http://127.0.0.1:2380"],
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+    state["etcd"] = {"pid": proc.pid, "url": etcd_url()}
+    save_state(cfg, state)
+    # Ask from inside the router namespace: the machine's own namespace must never send to lab addresses.
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise LabError(f"etcd exited ({proc.returncode}): see {os.path.join(cfg.dir, 'etcd.log')}")
+        p = run(["nsenter", "-t", str(rt), "-n", "--", "etcdctl", "--endpoints", f"http://127.0.0.1:{ETCD_PORT}",
+                 "endpoint", "health"], check=False, timeout=10)
+        if p.returncode == 0:
+            log(f"etcd runs in {cfg.ns('rt')} (pid {proc.pid}) at {etcd_url()}, v2 API on")
+            print(etcd_url())
+            return
+        time.sleep(0.2)
+    raise LabError(f"etcd did not answer within 20 s: see {os.path.join(cfg.dir, 'etcd.log')}")
+
+
 def main(argv):
-    commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status,
+    commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "etcd": cmd_etcd,
                 "inventory-path": lambda cfg: print(inventory_path(cfg)),
                 "inventory-json": lambda cfg: print(json.dumps(inventory_json(cfg), indent=1))}
     if len(argv) != 2 or argv[1] not in commands:

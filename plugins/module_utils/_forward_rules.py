@@ -125,11 +125,14 @@ def _jump_target(spec):
     return None
 
 
-def current(parsed):
-    """Our state as found in parsed iptables-save output (see _host_facts.parse_iptables_save)."""
+def current(parsed, our_chains=None):
+    """Our state as found in parsed iptables-save output (see _host_facts.parse_iptables_save).
+
+    ``our_chains``: {table: chain} owned by the caller (default: forward_rules' chains).
+    """
     chains = {}
     jumps = []
-    for table, our in OUR_CHAINS.items():
+    for table, our in (our_chains or OUR_CHAINS).items():
         table_chains = parsed.get("chains", {}).get(table, {})
         if our in table_chains:
             chains[(table, our)] = list(table_chains[our]["rules"])
@@ -256,11 +259,12 @@ def raw_drops(parsed, local):
     return found
 
 
-def persist_script(want, mode="rules", iptables="iptables", iptables_restore="iptables-restore"):
+def persist_script(want, mode="rules", iptables="iptables", iptables_restore="iptables-restore",
+                   owner="forward_rules"):
     """A shell script that re-applies our rules idempotently (at boot, after a flush, or by hand)."""
     lines = [
         "#!/bin/sh",
-        "# Managed by crosshost.docker (forward_rules): re-applies its iptables rules. Do not edit.",
+        "# Managed by crosshost.docker (%s): re-applies its iptables rules. Do not edit." % owner,
         "# Safe to run any number of times: it removes its own jumps before adding them again.",
         "set -e",
     ]
@@ -268,7 +272,7 @@ def persist_script(want, mode="rules", iptables="iptables", iptables_restore="ip
         lines.append("%s -P FORWARD ACCEPT" % iptables)
     for table, chain, spec, dummy in want["jumps"]:
         lines.append("while %s -t %s -D %s %s 2>/dev/null; do :; done" % (iptables, table, chain, spec))
-    if any(jump[0] == "filter" for jump in want["jumps"]):
+    if any(jump[:2] == ("filter", "DOCKER-USER") for jump in want["jumps"]):
         # Docker creates DOCKER-USER and keeps an existing one; never flush it (it may hold others' rules).
         lines.append("%s -t filter -N DOCKER-USER 2>/dev/null || true" % iptables)
     restore = {}
