@@ -1,7 +1,8 @@
 """The macvlan role explains the seed's errors before Docker does, and changes nothing (real lab).
 
 - a network of the same name with other settings ("network with name ... already exists"),
-- an existing macvlan network on the same parent whose subnet overlaps.
+- an existing macvlan network on the same parent whose subnet overlaps,
+- on Docker < 28, any second macvlan network on the same parent (the driver allows one per parent).
 """
 import json
 
@@ -28,6 +29,8 @@ def play(lab):
 @pytest.mark.parametrize("existing, words", [
     ("-o parent=eth1 --subnet 192.168.3.0/24 mac_net1", "already has network mac_net1 (driver macvlan, parent eth1, subnet 192.168.3.0/24"),
     ("-o parent=eth1 --subnet 192.168.2.0/25 --ip-range 192.168.2.0/26 other_net", "other_net"),
+    # Docker 20.10 and 26 allow one macvlan network per parent, even with a disjoint subnet.
+    ("-o parent=eth1 --subnet 192.168.50.0/24 disjoint_net", "networks[disjoint_net]: eth1 is already the parent of network mac_net1"),
 ])
 def test_conflicts_are_explained_before_docker_sees_them(lab, existing, words):
     lab.sh("h2", f"docker network create -d macvlan {existing} >/dev/null")
