@@ -1,0 +1,884 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: crosshost.docker contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: connectivity
+short_description: Prove that containers on different Docker hosts reach each other, and say why not
+version_added: 0.1.0
+author: crosshost.docker contributors (@crosshost)
+description:
+  - Tests container-to-container connectivity across Docker hosts on one Docker network (a bridge with routes
+    between the hosts, macvlan, or overlay). For every peer it checks ICMP, a TCP connection and the source
+    address the receiver saw, the path MTU with don't-fragment pings at the expected MTU, and optionally the
+    peer's container name.
+  - A module runs on one host while the pairs span hosts, so the work is split into states that a play runs in
+    order on all hosts. The role M(crosshost.docker.verify) does exactly that and prints the matrix. It is the
+    usual way to use this module.
+  - O(state=started) makes sure a probe is ready on this host. The probe is a container on O(network) (created
+    from O(image), or the existing container O(container)) with a small TCP server in its network namespace. The
+    server answers each connection with the source address it saw. It runs as a host process that ends on its
+    own after O(lifetime) seconds. With O(peers), count-only iptables rules are also added on bridge networks.
+    They record how far each peer's packets got on this host, which is the receiver-side evidence for the
+    diagnosis.
+  - O(state=tested) probes every peer from the probe's network namespace, using the host's tools. It runs
+    C(ping) (iputils, C(-M do) for don't-fragment) and opens a TCP connection to the peer's probe server. It
+    returns a result per peer with a first diagnosis from this side alone.
+  - O(state=absent) reads the evidence (the counters, Docker 28's raw-table drops, the FORWARD policy, the
+    sources the server saw), then removes everything the module made on this host. That is the server, the
+    count rules and the probe container. A container named with O(container) is never removed.
+  - The full diagnosis of a pair needs both hosts' evidence. The filter P(crosshost.docker.connectivity_report#filter)
+    combines everything into the host-by-host matrix. The causes it tells apart are no route, FORWARD drop,
+    Docker 28 raw-table drop, SNAT seen, MTU too small, REJECT, filtered TCP or ICMP, forwarding off, and an
+    unresolved name.
+options:
+  state:
+    description:
+      - V(started) makes sure the probe container and its server run, and adds count rules for O(peers).
+      - V(tested) probes every peer in O(peers). It changes nothing on the host.
+      - V(absent) returns the evidence, then removes the server, the count rules and the probe container.
+    type: str
+    choices: [started, tested, absent]
+    default: started
+  network:
+    description:
+      - The Docker network under test, by name (V(bridge) is Docker's default bridge). Every host uses the same
+        name.
+      - An attachable swarm overlay network need not be visible on a worker node yet, because starting the probe
+        attaches it.
+    type: str
+    default: bridge
+  name:
+    description:
+      - Name of the probe container this module creates and removes. It is also the name peers resolve with
+        O(by_name), so give each host its own name on overlay networks (the verify role uses
+        C(crosshost-probe-<inventory_hostname>)).
+      - The module refuses to touch an existing container with this name that it did not create.
+    type: str
+    default: crosshost-probe
+  container:
+    description:
+      - Use this existing, running container as the probe instead of creating one. It must be attached to
+        O(network). Only the module's server (on O(port)) and count rules are added to it. The container itself
+        is left alone, also by O(state=absent).
+    type: str
+  image:
+    description:
+      - Image of the probe container. It needs only a C(sleep) command, for example C(busybox). If the image is
+        not on the host, it is pulled.
+    type: str
+    default: busybox:latest
+  port:
+    description: TCP port of the probe server, inside the probe's network namespace.
+    type: int
+    default: 5000
+  lifetime:
+    description:
+      - Seconds after which the probe container (C(sleep), removed automatically) and the probe server end on their
+        own, whatever happens to the play.
+    type: int
+    default: 3600
+  peers:
+    description:
+      - The other hosts' probes. Required with O(state=tested). With O(state=started) the module adds count rules for
+        them. O(state=absent) reports and removes the count rules of this probe whatever the peers are.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      host:
+        description: The peer's key in RV(row) (its inventory hostname).
+        type: str
+        required: true
+      address:
+        description: The peer probe's IPv4 address on O(network) (RV(probe.address) of its O(state=started)).
+        type: str
+        required: true
+      name:
+        description: The peer probe's container name, resolved through Docker's embedded DNS with O(by_name).
+        type: str
+      port:
+        description: The peer's probe server port. The default is O(port).
+        type: int
+  mtu:
+    description:
+      - Expected path MTU in bytes, tested with don't-fragment pings of exactly this size (ICMP payload
+        O(mtu) - 28). By default it is the MTU of the probe's interface on O(network).
+      - A don't-fragment ping one byte larger is expected to fail. When it passes, C(mtu.above) in RV(row) says so
+        (information, not a failure).
+    type: int
+  expect_source:
+    description:
+      - V(container) means the receiver must see the sender's container address as the source (no SNAT on the
+        way). V(any) means only reachability counts.
+    type: str
+    choices: [container, any]
+    default: container
+  by_name:
+    description:
+      - Also resolve each peer's O(peers[].name) through Docker's embedded DNS (127.0.0.11) in the probe's
+        namespace. The name must resolve to the peer's address. Names resolve across hosts on overlay networks
+        only, and never on the default bridge.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for each ping run, TCP connection and DNS answer.
+    type: int
+    default: 2
+  evidence:
+    description:
+      - With O(state=started) and O(peers) on a bridge network, add the count-only rules. They have no target, so
+        they never change a verdict, and each has the comment C(crosshost-connectivity:<probe>:<counter>).
+      - They count ICMP echo packets, with requests and replies apart. The peer's requests to the probe are counted
+        where they arrived (C(raw PREROUTING), before Docker 28's raw-table drop), where they got to forwarding
+        (C(mangle FORWARD)) and where they left towards the container (C(mangle POSTROUTING)). The probe's replies
+        are counted when they leave the host. The probe's own requests to the peer are counted when they leave
+        the host, and the peer's replies to them at the same three steps. One more rule counts requests to the
+        probe from any source. More of those than from all peers together means that requests came in under
+        another source address (SNAT).
+      - V(false) adds no rules. The diagnosis then relies on what the sender sees.
+      - Macvlan and overlay traffic does not cross the host's iptables, so no rules are added for those networks.
+    type: bool
+    default: true
+  docker_host:
+    description: The Docker daemon, C(unix:///path) or C(tcp://host:port) (no TLS). Defaults to E(DOCKER_HOST).
+    type: str
+    default: unix:///var/run/docker.sock
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - V(started) and V(absent) report what they would do and change nothing. V(tested) runs its probes (it
+        changes nothing on the host) but needs a started probe.
+  diff_mode:
+    support: full
+    details: The probe's container, server and count rules before and after.
+  platform:
+    platforms: posix
+requirements:
+  - Linux, root (entering a container's network namespace, raw ICMP, iptables)
+  - docker (Docker SDK for Python) >= 7.0
+  - iputils C(ping) (busybox ping has no don't-fragment option), for O(state=tested)
+  - C(iptables) and C(iptables-save), for the count rules and the evidence (optional)
+notes:
+  - The probes run with the host's Python and C(ping) inside the container's network namespace (setns(2) on one
+    thread), so the probe image needs nothing but C(sleep), and existing application containers can be used
+    with O(container).
+  - IPv4 only.
+  - The state files of the probe server are in C(/run/crosshost-connectivity/).
+seealso:
+  - module: crosshost.docker.forward_rules
+  - module: crosshost.docker.route_table
+"""
+
+EXAMPLES = r"""
+# The crosshost.docker.verify role runs these steps for you; this is what it does.
+- name: Start a probe on every host
+  crosshost.docker.connectivity:
+    state: started
+    network: bridge
+    name: "crosshost-probe-{{ inventory_hostname }}"
+  register: probe
+
+- name: Probe every other host
+  crosshost.docker.connectivity:
+    state: tested
+    name: "crosshost-probe-{{ inventory_hostname }}"
+    peers: >-
+      {% set out = [] %}{% for h in ansible_play_hosts if h != inventory_hostname %}
+      {%- set _ = out.append({'host': h, 'address': hostvars[h].probe.probe.address}) %}{% endfor %}{{ out }}
+  register: tested
+
+- name: Remove the probes (always)
+  crosshost.docker.connectivity:
+    state: absent
+    name: "crosshost-probe-{{ inventory_hostname }}"
+  register: removed
+
+- name: One peer, by hand
+  crosshost.docker.connectivity:
+    state: tested
+    network: xh_overlay
+    name: probe-a
+    by_name: true
+    mtu: 1450
+    peers:
+      - {host: docker2, address: 10.20.0.5, name: probe-b}
+  register: one
+
+- name: Fail with the broken pairs
+  ansible.builtin.fail:
+    msg: "{{ one.broken }}"
+  when: one.broken | length > 0
+
+- name: Use an existing container on a macvlan network as this host's probe
+  crosshost.docker.connectivity:
+    state: started
+    network: mac_net1
+    container: app1
+    port: 5999
+"""
+
+RETURN = r"""
+probe:
+  description: This host's probe (in check mode, before it exists, the address and pid are null).
+  returned: always
+  type: dict
+  sample: {"name": "crosshost-probe-h1", "id": "6a1f...", "network": "bridge", "driver": "bridge",
+           "address": "10.0.0.3", "interface": "eth0", "mtu": 1500, "pid": 4242, "port": 5000,
+           "server_pid": 4250, "owned": true}
+  contains:
+    name:
+      description: Container name.
+      type: str
+    id:
+      description: Container id.
+      type: str
+    network:
+      description: The network under test.
+      type: str
+    driver:
+      description: The network's driver (V(bridge), V(macvlan), V(overlay), ...).
+      type: str
+    address:
+      description: The probe's IPv4 address on the network.
+      type: str
+    interface:
+      description: The probe's interface on the network, inside the container.
+      type: str
+    mtu:
+      description: That interface's MTU (the default expected path MTU).
+      type: int
+    pid:
+      description: The container's main process (its network namespace is probed).
+      type: int
+    port:
+      description: The probe server's TCP port.
+      type: int
+    server_pid:
+      description: The probe server's process id on the host.
+      type: int
+    owned:
+      description: Whether the container is the module's own (created with O(name)), not a named O(container).
+      type: bool
+row:
+  description: O(state=tested) - this host's row of the matrix, the result per peer, keyed by O(peers[].host).
+  returned: when O(state=tested)
+  type: dict
+  sample:
+    h2:
+      address: 10.0.1.3
+      source: 10.0.0.3
+      icmp: {ok: true, sent: 3, received: 3, kind: null, detail: null, from: null, mtu: null}
+      tcp: {ok: true, error: null, seen: 10.0.0.3, seen_port: 40312}
+      mtu: {expected: 1500, ok: true, path_mtu: 1500, above: false, detail: null}
+      dns: null
+      route: 10.0.1.3 via 192.168.1.1 dev eth0 src 192.168.1.11
+      status: ok
+      short: ok
+      cause: null
+  contains:
+    address:
+      description: The peer's address.
+      type: str
+    source:
+      description: This probe's own address (what the peer should see).
+      type: str
+    icmp:
+      description: >-
+        Ping: C(ok), C(sent), C(received), C(kind) (null, V(net_unreachable), V(host_unreachable), V(rejected),
+        V(frag_needed), V(local_mtu), V(ttl), V(timeout), V(error)), C(detail) (ping's own words), C(from) (who
+        sent the ICMP error), C(mtu).
+      type: dict
+    tcp:
+      description: >-
+        TCP: C(ok), C(error) (V(timeout), V(refused), V(host unreachable), V(network unreachable), ...),
+        C(seen) (the source address the peer's server saw), C(seen_port), C(local), C(reply).
+      type: dict
+    mtu:
+      description: >-
+        Don't-fragment pings: C(expected), C(ok) (null when the peer is unreachable), C(path_mtu) (the largest size
+        that passed, from the ICMP error or by bisection), C(exact), C(above) (a ping of O(mtu)+1 passed),
+        C(detail).
+      type: dict
+    dns:
+      description: With O(by_name) and a peer name - C(ok), C(addresses), C(error).
+      type: dict
+    route:
+      description: On bridge networks, how this host routes the peer's address (C(ip route get)).
+      type: str
+    status:
+      description: V(ok) or V(FAIL), judged from this side alone.
+      type: str
+    kind:
+      description: The cause's key (V(ok), V(no_route), V(snat), V(mtu), V(timeout), ...).
+      type: str
+    short:
+      description: The table cell text.
+      type: str
+    cause:
+      description: The likely cause in words, null when the pair works.
+      type: str
+broken:
+  description: >-
+    O(state=tested) - C(<peer>: <likely cause>) for each peer that failed, judged from this side.
+  returned: when O(state=tested)
+  type: list
+  elements: str
+  sample: ["h3: no answer from 10.0.2.3 (no reply): no route to the peer's container subnet, ..."]
+evidence:
+  description: >-
+    O(state=absent) - what this host saw, read before the cleanup. It is the receiver-side input of the
+    P(crosshost.docker.connectivity_report#filter) filter.
+  returned: when O(state=absent)
+  type: dict
+  contains:
+    address:
+      description: The probe's address.
+      type: str
+    counters:
+      description: >-
+        Per peer address, the ICMP echo packets the count rules counted - C(arrived), C(forwarded) and C(delivered)
+        (the peer's requests to the probe at the three steps), C(replied) (the probe's replies leaving this host),
+        C(left) (the probe's requests to the peer leaving this host), and C(replies_arrived), C(replies_forwarded),
+        C(replies_delivered) (the peer's replies to them).
+      type: dict
+    total:
+      description: Echo requests that reached this host for the probe from any source (null without count rules).
+      type: int
+    raw_drop:
+      description: Docker 28's raw-table DROP rules for the probe's address - C(rules), C(packets).
+      type: dict
+    forward_policy:
+      description: The filter FORWARD policy.
+      type: str
+    ip_forward:
+      description: net.ipv4.ip_forward.
+      type: int
+    seen:
+      description: Source addresses the probe server saw.
+      type: list
+      elements: str
+removed:
+  description: O(state=absent) - what was removed (or would be, in check mode).
+  returned: when O(state=absent)
+  type: list
+  elements: str
+actions:
+  description: O(state=started) - what was done (or would be, in check mode).
+  returned: when O(state=started)
+  type: list
+  elements: str
+"""
+
+import concurrent.futures
+import os
+import re
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity as cx
+from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity_probe as probe_lib
+from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import (
+    docker_unreachable_message,
+    unix_socket_path,
+)
+
+DOCKER_IMPORT_ERROR = None
+try:
+    import docker
+    from docker.errors import APIError, ImageNotFound, NotFound
+    from docker.utils import parse_repository_tag
+except ImportError:
+    HAS_DOCKER = False
+    DOCKER_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_DOCKER = True
+
+RUN_DIR = "/run/crosshost-connectivity"
+MAX_WORKERS = 8
+
+
+class Fail(Exception):
+    """Stop with this message (the module fails with it)."""
+
+
+# --- Docker ----------------------------------------------------------------------------------------
+
+def connect(module):
+    docker_host = module.params["docker_host"]
+    socket_path = unix_socket_path(docker_host)
+    base_url = docker_host
+    if socket_path is not None:
+        base_url = "unix://" + socket_path
+        if not os.path.exists(socket_path):
+            raise Fail(docker_unreachable_message(docker_host, socket_path, False, module.get_bin_path("dockerd")))
+    try:
+        return docker.APIClient(base_url=base_url, version="auto", timeout=60)
+    except Exception as exc:  # DockerException, requests errors: all mean "unreachable"
+        raise Fail(docker_unreachable_message(docker_host, socket_path, socket_path is not None, None, to_native(exc)))
+
+
+def inspect(client, name):
+    try:
+        return client.inspect_container(name)
+    except NotFound:
+        return None
+
+
+def is_ours(container):
+    return ((container.get("Config") or {}).get("Labels") or {}).get(cx.LABEL) is not None
+
+
+def attachment(container, network):
+    """(the container's endpoint on `network`, its networks' names)."""
+    networks = (container.get("NetworkSettings") or {}).get("Networks") or {}
+    return networks.get(network), sorted(networks)
+
+
+def ensure_image(client, image):
+    try:
+        client.inspect_image(image)
+        return False
+    except ImageNotFound:
+        pass
+    repository, tag = parse_repository_tag(image)
+    try:
+        client.pull(repository, tag=tag or "latest")
+        client.inspect_image(image)
+    except (APIError, NotFound) as exc:
+        raise Fail("image: %s is not on this host and cannot be pulled (%s); load it (docker load) or set image to "
+                   "an image that is here and has a sleep command" % (image, to_native(exc)))
+    return True
+
+
+def create_probe(client, p):
+    network = p["network"]
+    host_config = client.create_host_config(init=True, auto_remove=True, network_mode=network)
+    networking = client.create_networking_config({network: client.create_endpoint_config()})
+    try:
+        created = client.create_container(p["image"], command=["sleep", str(p["lifetime"])], name=p["name"],
+                                          labels={cx.LABEL: network}, host_config=host_config,
+                                          networking_config=networking, detach=True)
+        client.start(created["Id"])
+    except (APIError, NotFound) as exc:
+        text = to_native(exc)
+        if "network" in text.lower() and "not found" in text.lower():
+            raise Fail("network: %s does not exist on this host (%s); create it first (an overlay network must be "
+                       "attachable)" % (network, text))
+        raise Fail("cannot start the probe container %s on network %s: %s" % (p["name"], network, text))
+    return inspect(client, created["Id"])
+
+
+def remove_container(client, name):
+    try:
+        client.remove_container(name, force=True)
+    except NotFound:
+        pass
+    except APIError as exc:
+        if "already in progress" not in to_native(exc):
+            raise
+
+
+# --- host commands ---------------------------------------------------------------------------------
+
+def run(module, argv, check=True):
+    rc, out, err = module.run_command(argv)
+    if check and rc != 0:
+        raise Fail("%s failed (%s): %s" % (" ".join(argv), rc, (err or out).strip()))
+    return rc, out, err
+
+
+def iptables_save(module):
+    save = module.get_bin_path("iptables-save")
+    if not save:
+        return None
+    rc, out, err = module.run_command([save, "-c"])
+    if rc != 0:
+        module.warn("iptables-save -c failed (%s): %s; no counters" % (rc, err.strip()))
+        return None
+    return cx.parse_save(out)
+
+
+def read_int(path):
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def docker_dns(pid):
+    """True when the container's resolv.conf names Docker's embedded DNS server."""
+    try:
+        with open("/proc/%d/root/etc/resolv.conf" % int(pid)) as handle:
+            text = handle.read()
+    except (OSError, ValueError):
+        return False
+    return any(line.split()[:2] == ["nameserver", probe_lib.DOCKER_DNS] for line in text.splitlines())
+
+
+def state_path(name):
+    return os.path.join(RUN_DIR, name + ".json")
+
+
+def log_path(name):
+    return os.path.join(RUN_DIR, name + ".log")
+
+
+# --- the probe -------------------------------------------------------------------------------------
+
+def probe_info(module, client, container, p, owned):
+    endpoint, names = attachment(container, p["network"])
+    if endpoint is None:
+        raise Fail("container %s is not attached to network %s (its networks: %s)"
+                   % (container["Name"].lstrip("/"), p["network"], ", ".join(names) or "none"))
+    address = endpoint.get("IPAddress")
+    if not address:
+        raise Fail("container %s has no IPv4 address on network %s" % (container["Name"].lstrip("/"), p["network"]))
+    pid = (container.get("State") or {}).get("Pid")
+    driver = None
+    try:
+        driver = client.inspect_network(endpoint.get("NetworkID") or p["network"]).get("Driver")
+    except (APIError, NotFound):
+        pass
+    with probe_lib.in_netns(pid):
+        links = probe_lib.interfaces()
+    link = next((i for i in links if i["address"] == address), None)
+    return {"name": container["Name"].lstrip("/"), "id": container["Id"], "network": p["network"], "driver": driver,
+            "address": address, "interface": link["name"] if link else None, "mtu": link["mtu"] if link else None,
+            "pid": pid, "port": p["port"], "server_pid": None, "owned": owned}
+
+
+def find_probe(module, client, p):
+    """The probe container (inspect), or None."""
+    name = p["container"] or p["name"]
+    container = inspect(client, name)
+    if container is None:
+        return None
+    if not p["container"] and not is_ours(container):
+        raise Fail("name: a container %s exists that this module did not create; choose another name (or use it with "
+                   "container: %s)" % (name, name))
+    return container
+
+
+def server_alive(state, pid, port):
+    return bool(state and probe_lib.process_starttime(state.get("pid")) == state.get("starttime")
+                and state.get("starttime") is not None and state.get("netns") == probe_lib.netns_inode(pid)
+                and state.get("port") == port)
+
+
+def started(module, client, p, peers):
+    actions = []
+    name = p["container"] or p["name"]
+    container = find_probe(module, client, p)
+    if p["container"]:
+        if container is None:
+            raise Fail("container: %s does not exist on this host" % name)
+        if not (container.get("State") or {}).get("Running"):
+            raise Fail("container: %s is not running" % name)
+    elif container is not None:
+        endpoint, _names = attachment(container, p["network"])
+        running = (container.get("State") or {}).get("Running")
+        if not running or endpoint is None or (container.get("Config") or {}).get("Image") != p["image"]:
+            actions.append("remove the stale probe container %s" % name)
+            if not module.check_mode:
+                remove_container(client, name)
+            container = None
+    before = {"container": "absent" if container is None else "running"}
+    if container is None and not p["container"]:
+        actions.append("start probe container %s (%s) on %s" % (name, p["image"], p["network"]))
+        if module.check_mode:
+            return {"changed": True, "actions": actions,
+                    "probe": {"name": name, "id": None, "network": p["network"], "driver": None, "address": None,
+                              "interface": None, "mtu": None, "pid": None, "port": p["port"], "server_pid": None,
+                              "owned": True},
+                    "diff": {"before": dict(before, server="stopped", count_rules=0),
+                             "after": dict(before, container="running", server="running",
+                                           count_rules=len(cx.count_rules(name, "0.0.0.0",
+                                                                          [x["address"] for x in peers])))}}
+        if ensure_image(client, p["image"]):
+            actions.append("pull %s" % p["image"])
+        container = create_probe(client, p)
+    info = probe_info(module, client, container, p, not p["container"])
+
+    # The server.
+    state = probe_lib.read_state(state_path(name))
+    server_before = "running" if server_alive(state, info["pid"], p["port"]) else "stopped"
+    if server_before == "running":
+        info["server_pid"] = state["pid"]
+    else:
+        actions.append("start the probe server on TCP port %s in %s's namespace" % (p["port"], name))
+        if not module.check_mode:
+            if state:
+                probe_lib.stop_server(state.get("pid"), state.get("starttime"))
+            try:
+                os.makedirs(RUN_DIR, 0o700)
+            except OSError:
+                pass
+            try:
+                os.unlink(log_path(name))
+            except OSError:
+                pass
+            try:
+                server_pid, starttime = probe_lib.start_server(info["pid"], p["port"], p["lifetime"], log_path(name))
+            except probe_lib.ProbeError as exc:
+                raise Fail("port: %s (container %s); choose another port" % (exc, name))
+            probe_lib.write_state(state_path(name), {"pid": server_pid, "starttime": starttime, "port": p["port"],
+                                                     "netns": probe_lib.netns_inode(info["pid"]),
+                                                     "container": info["id"], "address": info["address"]})
+            info["server_pid"] = server_pid
+
+    # The count rules.
+    rules_before = rules_after = 0
+    if peers and p["evidence"] and info["driver"] == "bridge":
+        iptables = module.get_bin_path("iptables")
+        parsed = iptables_save(module) if iptables else None
+        if parsed is None:
+            module.warn("evidence: no iptables/iptables-save on this host; the diagnosis relies on the sender's view")
+        else:
+            wanted = cx.count_rules(name, info["address"], [peer["address"] for peer in peers
+                                                            if peer["address"] != info["address"]])
+            missing = cx.missing_rules(parsed, wanted)
+            rules_before = len(wanted) - len(missing)
+            rules_after = len(wanted)
+            if missing:
+                actions.append("add %d count rules (%d peers)" % (len(missing), len(peers)))
+            if not module.check_mode:
+                for rule in missing:
+                    run(module, [iptables, "-w", "-t", rule["table"], "-I", rule["chain"], "1"] + rule["args"])
+    return {"changed": bool(actions), "actions": actions, "probe": info,
+            "diff": {"before": dict(before, server=server_before, count_rules=rules_before),
+                     "after": dict(before, container="running", server="running", count_rules=rules_after)}}
+
+
+def test_peer(pid, peer, own, p, ping, expected, dns_ok):
+    """All tests of one peer, from the probe's network namespace (runs in a worker thread)."""
+    timeout = p["timeout"]
+    cell = {"host": peer["host"], "address": peer["address"], "name": peer["name"], "port": peer["port"],
+            "source": own, "dns": None}
+    with probe_lib.in_netns(pid):
+        cell["icmp"] = cx.parse_ping(*probe_lib.run_ping(cx.ping_args(ping, peer["address"], timeout), timeout))
+        cell["tcp"] = probe_lib.tcp_probe(peer["address"], peer["port"], timeout)
+        mtu = {"expected": expected, "ok": None, "path_mtu": None, "exact": None, "above": None, "detail": None}
+        if expected and (cell["icmp"]["ok"] or cell["tcp"]["ok"]):
+            df = cx.parse_ping(*probe_lib.run_ping(cx.ping_args(ping, peer["address"], timeout, count=2,
+                                                                size=expected - 28, dont_fragment=True), timeout))
+            mtu["ok"] = df["ok"]
+            if df["ok"]:
+                mtu["path_mtu"], mtu["exact"] = expected, True
+                above = cx.parse_ping(*probe_lib.run_ping(cx.ping_args(ping, peer["address"], 1, count=1,
+                                                                       size=expected - 27, dont_fragment=True), 1))
+                mtu["above"] = above["ok"]
+            else:
+                mtu["detail"] = cx.ping_text(df)
+                if df["mtu"] and df["mtu"] < expected:
+                    mtu["path_mtu"], mtu["exact"] = df["mtu"], True
+                elif cell["icmp"]["ok"]:
+                    def passes(size):
+                        return cx.parse_ping(*probe_lib.run_ping(cx.ping_args(ping, peer["address"], 1, count=1,
+                                                                              size=size - 28, dont_fragment=True),
+                                                                 1))["ok"]
+                    mtu["path_mtu"], mtu["exact"] = cx.find_mtu(passes, 84, expected)
+        cell["mtu"] = mtu
+        if p["by_name"] and peer["name"]:
+            if not dns_ok:
+                cell["dns"] = {"ok": False, "addresses": [],
+                               "error": "no Docker DNS server (%s) in the probe container: container names resolve "
+                                        "only on user-defined networks" % probe_lib.DOCKER_DNS}
+            else:
+                dns = probe_lib.dns_query(probe_lib.DOCKER_DNS, peer["name"], timeout)
+                if dns["ok"] and peer["address"] not in dns["addresses"]:
+                    dns = dict(dns, ok=False, error="%s resolves to %s, not to the probe's address %s"
+                               % (peer["name"], ", ".join(dns["addresses"]), peer["address"]))
+                cell["dns"] = dns
+    return cell
+
+
+def check_ping(module):
+    ping = module.get_bin_path("ping")
+    if not ping:
+        raise Fail("state=tested needs iputils ping (package iputils-ping on Debian/Ubuntu, iputils on RHEL)")
+    rc, out, err = module.run_command([ping, "-V"])
+    if rc != 0 or "iputils" not in (out + err):
+        raise Fail("%s is not iputils ping (%s): don't-fragment pings need iputils (package iputils-ping on "
+                   "Debian/Ubuntu, iputils on RHEL)" % (ping, (out + err).strip().splitlines()[0:1]))
+    return ping
+
+
+def tested(module, client, p, peers):
+    if not peers:
+        raise Fail("peers: state=tested needs the peers to probe ([{host, address}, ...])")
+    name = p["container"] or p["name"]
+    container = find_probe(module, client, p)
+    if container is None or not (container.get("State") or {}).get("Running"):
+        raise Fail("no running probe %s on this host: run state=started first" % name)
+    info = probe_info(module, client, container, p, not p["container"])
+    state = probe_lib.read_state(state_path(name))
+    if server_alive(state, info["pid"], p["port"]):
+        info["server_pid"] = state["pid"]
+    ping = check_ping(module)
+    expected = p["mtu"] or info["mtu"]
+    routes = {}
+    ip = module.get_bin_path("ip")
+    if ip and info["driver"] == "bridge":
+        for peer in peers:
+            rc, out, err = module.run_command([ip, "route", "get", peer["address"]])
+            routes[peer["host"]] = cx.route_text(out if rc == 0 else err)
+    dns_ok = docker_dns(info["pid"]) if p["by_name"] else False
+    results = {}
+    # A peer with this probe's own address cannot be told apart from this probe: not probed.
+    for peer in peers:
+        if peer["address"] == info["address"]:
+            results[peer["host"]] = {"host": peer["host"], "address": peer["address"], "name": peer["name"],
+                                     "port": peer["port"], "source": info["address"], "conflict": True, "icmp": None,
+                                     "tcp": None, "mtu": None, "dns": None}
+    probed = [peer for peer in peers if peer["host"] not in results]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(probed)))) as pool:
+        futures = dict((pool.submit(test_peer, info["pid"], peer, info["address"], p, ping, expected, dns_ok),
+                        peer["host"]) for peer in probed)
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                results[futures[future]] = future.result()
+            except probe_lib.ProbeError as exc:
+                raise Fail(str(exc))
+    broken = []
+    for peer in peers:
+        cell = results[peer["host"]]
+        cell["route"] = routes.get(peer["host"])
+        verdict = cx.judge(cell, "this host", peer["host"], expect_source=p["expect_source"], by_name=p["by_name"],
+                           driver=info["driver"])
+        cell.update(verdict)
+        if verdict["status"] != "ok":
+            broken.append("%s: %s" % (peer["host"], verdict["cause"]))
+    return {"changed": False, "probe": info, "row": results, "broken": broken}
+
+
+def absent(module, client, p, peers):
+    name = p["container"] or p["name"]
+    removed = []
+    container = find_probe(module, client, p)
+    state = probe_lib.read_state(state_path(name))
+    address = None
+    if container is not None:
+        endpoint, _names = attachment(container, p["network"])
+        address = (endpoint or {}).get("IPAddress")
+    if not address and state:
+        address = state.get("address")
+    parsed = iptables_save(module)
+    evidence = {"address": address, "counters": {}, "total": None, "raw_drop": {"rules": 0, "packets": 0}, "forward_policy": None,
+                "ip_forward": read_int("/proc/sys/net/ipv4/ip_forward"), "seen": probe_lib.read_seen(log_path(name))}
+    ours = []
+    if parsed is not None:
+        evidence["counters"] = cx.counters(parsed, name, address)
+        evidence["total"] = cx.total_arrived(parsed, name, address)
+        if address:
+            evidence["raw_drop"] = cx.raw_drops(parsed, address)
+        evidence["forward_policy"] = cx.forward_policy(parsed)
+        ours = cx.our_rules(parsed, name)
+    server = bool(state) and probe_lib.process_starttime(state.get("pid")) == state.get("starttime") \
+        and state.get("starttime") is not None
+    if server:
+        removed.append("probe server (pid %s)" % state["pid"])
+    if ours:
+        removed.append("%d count rules" % len(ours))
+    own_container = container is not None and not p["container"]
+    if own_container:
+        removed.append("probe container %s" % name)
+    diff = {"before": {"container": "running" if own_container else "absent",
+                       "server": "running" if server else "stopped", "count_rules": len(ours)},
+            "after": {"container": "absent", "server": "stopped", "count_rules": 0}}
+    if not module.check_mode:
+        if state:
+            probe_lib.stop_server(state.get("pid"), state.get("starttime"))
+        iptables = module.get_bin_path("iptables") if ours else None
+        for rule in ours:
+            rc, _out, err = module.run_command([iptables, "-w", "-t", rule["table"], "-D", rule["chain"]]
+                                               + rule["tokens"])
+            if rc != 0:
+                module.warn("could not remove count rule -t %s -A %s %s: %s"
+                            % (rule["table"], rule["chain"], rule["spec"], err.strip()))
+        if own_container:
+            remove_container(client, name)
+        for path in (state_path(name), log_path(name)):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    return {"changed": bool(removed), "removed": removed, "evidence": evidence, "diff": diff}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type="str", choices=["started", "tested", "absent"], default="started"),
+            network=dict(type="str", default="bridge"),
+            name=dict(type="str", default="crosshost-probe"),
+            container=dict(type="str"),
+            image=dict(type="str", default="busybox:latest"),
+            port=dict(type="int", default=5000),
+            lifetime=dict(type="int", default=3600),
+            peers=dict(type="list", elements="dict", default=[], options=dict(
+                host=dict(type="str", required=True),
+                address=dict(type="str", required=True),
+                name=dict(type="str"),
+                port=dict(type="int"),
+            )),
+            mtu=dict(type="int"),
+            expect_source=dict(type="str", choices=list(cx.EXPECT_SOURCE), default="container"),
+            by_name=dict(type="bool", default=False),
+            timeout=dict(type="int", default=2),
+            evidence=dict(type="bool", default=True),
+            docker_host=dict(type="str", default="unix:///var/run/docker.sock", fallback=(env_fallback, ["DOCKER_HOST"])),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        cx.check_name(p["name"], "name")
+        if p["container"] is not None:
+            cx.check_name(p["container"], "container")
+        if not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", p["network"] or ""):
+            raise cx.ConnectivityError("network: %r is not a Docker network name" % p["network"])
+        for field, low, high in (("port", 1, 65535), ("lifetime", 10, 7 * 86400), ("timeout", 1, 60),
+                                 ("mtu", 68, 65535)):
+            if p[field] is not None and not low <= p[field] <= high:
+                raise cx.ConnectivityError("%s: %s is out of range (%d-%d)" % (field, p[field], low, high))
+        peers = cx.normalize_peers(p["peers"], p["port"])
+    except cx.ConnectivityError as exc:
+        module.fail_json(msg=str(exc))
+    if not HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
+    client = None
+    try:
+        client = connect(module)
+        if p["state"] == "started":
+            result = started(module, client, p, peers)
+        elif p["state"] == "tested":
+            result = tested(module, client, p, peers)
+        else:
+            result = absent(module, client, p, peers)
+    except Fail as exc:
+        module.fail_json(msg=str(exc))
+    except probe_lib.ProbeError as exc:
+        module.fail_json(msg=str(exc))
+    except APIError as exc:
+        module.fail_json(msg="Docker API error: %s" % to_native(exc), exception=traceback.format_exc())
+    finally:
+        if client is not None:
+            client.close()
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+# Copyright (c) crosshost.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The matrix filters (crosshost.docker.matrix_table, broken_pairs, seen_sources, connectivity_report):
+registered under their documented names, each with a documentation file, same results as the pure code,
+errors as AnsibleFilterError."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import pytest
+import yaml
+
+from ansible.module_utils import _internal
+
+from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity as cx
+from ansible_collections.crosshost.docker.plugins.module_utils import _matrix
+
+FILTER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "plugins", "filter")
+
+
+@pytest.fixture(name="loaded", scope="module")
+def fixture_loaded():
+    """Import the plugin (controller code) and put back the process-wide controller flag afterwards."""
+    was = _internal.is_controller
+    try:
+        errors = importlib.import_module("ansible.errors")
+        plugin = importlib.import_module("ansible_collections.crosshost.docker.plugins.filter.matrix")
+        yield plugin, errors.AnsibleFilterError
+    finally:
+        _internal.is_controller = was
+
+
+def test_filters_are_registered_and_documented(loaded):
+    filters = loaded[0].FilterModule().filters()
+    assert filters["matrix_table"] is _matrix.matrix_table
+    assert filters["broken_pairs"] is _matrix.broken_pairs
+    assert filters["seen_sources"] is _matrix.seen_sources
+    assert set(filters) == {"matrix_table", "broken_pairs", "seen_sources", "connectivity_report"}
+    for name in filters:
+        with open(os.path.join(FILTER_DIR, name + ".yml"), encoding="utf-8") as handle:
+            doc = yaml.safe_load(handle)
+        assert doc["DOCUMENTATION"]["name"] == name and doc["EXAMPLES"] and doc["RETURN"]
+
+
+def test_connectivity_report_is_the_pure_report(loaded):
+    report = loaded[0].FilterModule().filters()["connectivity_report"]
+    data = {"h1": {"probe": {"address": "10.0.0.3"}, "tested": {"row": {"h2": None}}}, "h2": {}}
+    assert report(data, hosts=["h1", "h2"]) == cx.report(data, ["h1", "h2"])
+    assert report(data)["broken"][0].startswith("h1 -> h2: no probe result")
+
+
+def test_connectivity_report_errors_become_filter_errors(loaded):
+    report = loaded[0].FilterModule().filters()["connectivity_report"]
+    with pytest.raises(loaded[1]) as raised:
+        report({}, expect_source="nobody")
+    assert "connectivity_report: expect_source: 'nobody' is not one of container, any" in str(raised.value)
