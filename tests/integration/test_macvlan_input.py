@@ -42,3 +42,18 @@ def test_conflicts_are_explained_before_docker_sees_them(lab, existing, words):
         assert networks(lab) == before
     finally:
         lab.sh("h2", f"docker network rm {existing.split()[-1]} >/dev/null")
+
+
+def test_rerun_without_shim_keeps_the_network(lab):
+    """Without a shim there are no aux addresses: a rerun must not recreate the network (same id, changed=0)."""
+    extra = json.dumps({"macvlan_networks": NETWORKS, "macvlan_verify": False, "macvlan_shim": False})
+    try:
+        lab.ansible("ansible-playbook", "playbooks/macvlan.yml", "-e", extra)
+        ids = {h: lab.sh(h, "docker network inspect -f '{{.Id}}' mac_net1").stdout.strip() for h in ("h1", "h2")}
+        proc = lab.ansible("ansible-playbook", "playbooks/macvlan.yml", "-e", extra)
+        recap = proc.stdout.split("PLAY RECAP")[-1]
+        assert recap.count("changed=0") == 2, recap
+        assert {h: lab.sh(h, "docker network inspect -f '{{.Id}}' mac_net1").stdout.strip() for h in ("h1", "h2")} == ids
+    finally:
+        for h in ("h1", "h2"):
+            lab.sh(h, "docker network rm mac_net1 >/dev/null 2>&1 || true")
