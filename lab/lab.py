@@ -528,6 +528,10 @@ def group_vars(cfg, state):
         # How the lab maps onto the roles: the VPC router, and a probe image that is on every host.
         "direct_route_router": "rt",
         "direct_route_verify_image": IMAGE,
+        # /usr and /opt are the machine's own inside a lab host (only /etc and /var/lib are private):
+        # keep a consul archive install inside the host's /var/lib.
+        "consul_install_dir": "/var/lib/consul-dist",
+        "consul_bin_dir": "/var/lib/consul-dist/bin",
     }
 
 
