@@ -11,11 +11,12 @@ export LAB_NAME LAB_HOSTS LAB_ENGINES
 BOOTSTRAP = scripts/bootstrap.sh
 VENV_PY = "$$($(BOOTSTRAP))/bin/python"
 
-.PHONY: help demo test lab-up lab-down lab-status units integration sanity lint collection-check ee-check
+.PHONY: help demo test bench lab-up lab-down lab-status units integration sanity lint collection-check ee-check
 
 help:
 	@echo "make demo        bring up the local lab ($(LAB_HOSTS) Docker hosts) and run the main playbook"
 	@echo "make test        sanity, unit, lab integration (pytest + molecule), lint, build checks"
+	@echo "make bench       throughput/latency of each scheme against the bare host, control-plane figures -> docs/benchmarks.md"
 	@echo "make lab-up | lab-down | lab-status   manage the lab (LAB_NAME, LAB_HOSTS, LAB_ENGINES)"
 
 lab-up:
@@ -32,6 +33,9 @@ demo:
 
 test:
 	@scripts/test.sh
+
+bench:
+	@scripts/bench.sh
 
 units:
 	@scripts/test.sh units
