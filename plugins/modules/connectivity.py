@@ -123,6 +123,8 @@ options:
       - Also resolve each peer's O(peers[].name) through Docker's embedded DNS (127.0.0.11) in the probe's
         namespace. The name must resolve to the peer's address. Names resolve across hosts on overlay networks
         only, and never on the default bridge.
+      - A name that does not resolve yet is asked again for up to 10 seconds, the time a new container's name may
+        take to reach the other hosts of an overlay network.
     type: bool
     default: false
   timeout:
@@ -380,6 +382,7 @@ actions:
 import concurrent.futures
 import os
 import re
+import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -405,6 +408,7 @@ else:
 
 RUN_DIR = "/run/crosshost-connectivity"
 MAX_WORKERS = 8
+NAME_SETTLE = 10  # seconds a peer name may take to reach this host (overlay gossip)
 
 
 class Fail(Exception):
@@ -695,7 +699,14 @@ def test_peer(pid, peer, own, p, ping, expected, dns_ok):
                                "error": "no Docker DNS server (%s) in the probe container: container names resolve "
                                         "only on user-defined networks" % probe_lib.DOCKER_DNS}
             else:
-                dns = probe_lib.dns_query(probe_lib.DOCKER_DNS, peer["name"], timeout)
+                # A new container's name reaches the other hosts of an overlay network by gossip, a moment
+                # after it starts: ask again for up to NAME_SETTLE seconds before calling it broken.
+                settle = time.monotonic() + NAME_SETTLE
+                while True:
+                    dns = probe_lib.dns_query(probe_lib.DOCKER_DNS, peer["name"], timeout)
+                    if dns["ok"] or time.monotonic() >= settle:
+                        break
+                    time.sleep(0.5)
                 if dns["ok"] and peer["address"] not in dns["addresses"]:
                     dns = dict(dns, ok=False, error="%s resolves to %s, not to the probe's address %s"
                                % (peer["name"], ", ".join(dns["addresses"]), peer["address"]))
