@@ -7,19 +7,41 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.crosshost.docker.plugins.module_utils._plan_errors import planned
 from ansible_collections.crosshost.docker.plugins.module_utils._subnet_plan import SubnetPlanError, plan_subnets
 
 
 def subnet_plan(hosts, pool=None, prefix=24, existing=None, overrides=None, reserved=None, host_networks=None,
-                provider=None):
-    """``hosts | crosshost.docker.subnet_plan(pool=..., ...)``: {host: {subnet, bip, gateway, source}}."""
-    try:
+                provider=None, errors="raise", names=None):
+    """``hosts | crosshost.docker.subnet_plan(pool=..., ...)``: {host: {subnet, bip, gateway, source}}.
+
+    With errors='return': {"result": plan or None, "error": None or {"msg", "host"}}, the message's
+    field renamed after ``names`` (for example {"pool": "direct_route_pool"})."""
+    def run():
         return plan_subnets(hosts, pool, prefix=prefix, existing=existing, overrides=overrides, reserved=reserved,
                             host_networks=host_networks, provider=provider)
-    except SubnetPlanError as err:
-        raise AnsibleFilterError(str(err)) from err
+
+    if errors not in ("raise", "return"):
+        raise AnsibleFilterError("subnet_plan: errors=%r: use 'raise' or 'return'" % (errors,))
+    outcome = planned(run, SubnetPlanError, names, hosts if isinstance(hosts, list) else None)
+    if errors == "return":
+        return outcome
+    if outcome["error"]:
+        raise AnsibleFilterError(outcome["error"]["msg"])
+    return outcome["result"]
+
+
+def direct_routes(hosts, plan, next_hops):
+    """``hosts | crosshost.docker.direct_routes(plan, next_hops)``: [{destination, next_hop, host}] in host order.
+
+    ``plan`` is the result of subnet_plan, ``next_hops`` {host: address or instance id}."""
+    try:
+        return [{"destination": plan[h]["subnet"], "next_hop": next_hops[h], "host": h} for h in hosts]
+    except (KeyError, TypeError) as err:
+        raise AnsibleFilterError("direct_routes: no subnet or next hop for host %s: plan the hosts first "
+                                 "(crosshost.docker.subnet_plan)" % err) from err
 
 
 class FilterModule(object):
     def filters(self):
-        return {"subnet_plan": subnet_plan}
+        return {"subnet_plan": subnet_plan, "direct_routes": direct_routes}

@@ -21,11 +21,12 @@ used when no plain or fatal line exists.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import time
 
-STATES = ("restarted", "reloaded", "started")
+STATES = ("restarted", "reloaded", "started", "applied")
 MANAGERS = ("systemd", "sysvinit", "service")
 MANAGER_CHOICES = ("auto",) + MANAGERS
 OPS = ("start", "restart", "reload")
@@ -120,6 +121,12 @@ def plan(state, api_up, pid_alive):
             return dict(op="restart", action="restarted", changed=True,
                         note="dockerd runs but its API does not answer: restarting it")
         return dict(op="start", action="started", changed=True, note=None)
+    if state == "applied":
+        # Only reached when a restart is pending (see pending_reasons); otherwise nothing to do.
+        if api_up or hung:
+            return dict(op="restart", action="restarted", changed=True,
+                        note="dockerd runs but its API does not answer" if hung else None)
+        return dict(op="start", action="started", changed=True, note="dockerd was not running: starting it")
     if state == "restarted":
         if api_up or hung:
             return dict(op="restart", action="restarted", changed=True,
@@ -133,6 +140,109 @@ def plan(state, api_up, pid_alive):
                     note="dockerd runs but its API does not answer: restarting instead of reloading")
     return dict(op="start", action="started", changed=True,
                 note="dockerd was not running: starting it (it reads daemon.json at start) instead of reloading")
+
+
+# ---------------------------------------------------------------------------------------------
+# Pending restart: does the running dockerd use what daemon.json (and its other config files) say?
+
+_TRUE = ("true", "1", "yes")
+
+
+def _bridge_option(options, name):
+    value = (options or {}).get("com.docker.network.bridge." + name)
+    return None if value is None else str(value).lower() in _TRUE
+
+
+def _same_interface(want, have):
+    """'10.0.0.1/24' against docker0's '10.0.0.1/24' (both as ip/prefix)."""
+    try:
+        return ipaddress.ip_interface(str(want)) == ipaddress.ip_interface(str(have))
+    except ValueError:
+        return str(want) == str(have)
+
+
+def pending_reasons(config, running, files=(), started=None, applied=None):
+    """Why the running dockerd does not use its configuration: a list of reasons, empty when it does.
+
+    config   daemon.json as a dict ({} when the file is absent or empty)
+    running  what the running daemon shows; each key may be missing or None (= cannot be told):
+             bridge_address  docker0's address as 'ip/prefix'
+             bridge_options  Options of the default `bridge` network (GET /networks/bridge)
+             info            GET /info
+             raw_drops       True when Docker >= 28 drops routed traffic to a running container on
+                             docker0 in the raw table (allow-direct-routing off); False when such a
+                             container exists without the drop; None when nothing can be told
+    files    (path, mtime or None, sha256 or None) of the files dockerd reads at start
+    started  when the running dockerd started (epoch seconds), None when not running
+    applied  {path: sha256} of files whose current content a reload already applied
+
+    Keys the running daemon shows are compared by value (the only check for a file that has not
+    changed since dockerd started); any other change is caught because the file is newer than dockerd.
+    """
+    reasons = []
+    running = running or {}
+    config = config if isinstance(config, dict) else {}
+    options = running.get("bridge_options")
+    info = running.get("info") if isinstance(running.get("info"), dict) else None
+
+    bip = config.get("bip")
+    have = running.get("bridge_address")
+    if bip and have and not _same_interface(bip, have):
+        reasons.append("bip is %s in daemon.json, but docker0 has %s" % (bip, have))
+    for key, option, default in (("ip-masq", "enable_ip_masquerade", True), ("icc", "enable_icc", True)):
+        want = config.get(key, default)
+        got = _bridge_option(options, option)
+        if isinstance(want, bool) and got is not None and got != want:
+            reasons.append("%s is %s in daemon.json, but the running bridge network has %s"
+                           % (key, str(want).lower(), str(got).lower()))
+    mtu = config.get("mtu")
+    got_mtu = (options or {}).get("com.docker.network.driver.mtu")
+    if mtu is not None and got_mtu is not None and str(mtu) != str(got_mtu):
+        reasons.append("mtu is %s in daemon.json, but the running bridge network has %s" % (mtu, got_mtu))
+    if info is not None and "ClusterStore" in info:
+        want_store = config.get("cluster-store") or ""
+        got_store = info.get("ClusterStore") or ""
+        if want_store != got_store:
+            reasons.append("cluster-store is %s in daemon.json, but dockerd runs with %s"
+                           % (want_store or "not set", got_store or "none"))
+    if info is not None and "LiveRestoreEnabled" in info:
+        want_lr = config.get("live-restore", False)
+        if isinstance(want_lr, bool) and bool(info["LiveRestoreEnabled"]) != want_lr:
+            reasons.append("live-restore is %s in daemon.json, but dockerd runs with %s"
+                           % (str(want_lr).lower(), str(bool(info["LiveRestoreEnabled"])).lower()))
+    if config.get("allow-direct-routing") is True and running.get("raw_drops") is True:
+        reasons.append("allow-direct-routing is true in daemon.json, but dockerd drops routed traffic to its "
+                       "containers (raw table)")
+    applied = applied or {}
+    if started is not None:
+        for path, mtime, digest in files:
+            if mtime is None or mtime <= started:
+                continue
+            if digest is not None and applied.get(path) == digest:
+                continue
+            reasons.append("%s changed at %s, after dockerd started at %s"
+                           % (path, _stamp(mtime), _stamp(started)))
+    return reasons
+
+
+def _stamp(epoch):
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+def process_start_time(stat_text, boot_time, ticks_per_second):
+    """Start of a process (epoch seconds) from the text of /proc/PID/stat; None when unreadable."""
+    try:
+        fields = stat_text[stat_text.rindex(")") + 2:].split()
+        return boot_time + int(fields[19]) / float(ticks_per_second)
+    except (ValueError, IndexError, TypeError):
+        return None
+
+
+def boot_time(proc_stat_text):
+    for line in (proc_stat_text or "").splitlines():
+        if line.startswith("btime "):
+            return int(line.split()[1])
+    return None
 
 
 def container_changes(before, after):

@@ -48,8 +48,17 @@ options:
         silently ignores a change to the others (for example C(bip)) on reload. If dockerd is not running, it
         is started instead. If it runs but its API does not answer, it is restarted.
       - V(started) starts dockerd if its API does not answer, and does nothing when it does.
+      - V(applied) makes the running dockerd use its configuration, and restarts it only when it does not.
+        A restart is pending (RV(pending) says why) when a key the running daemon shows differs from
+        O(daemon_json_path) (C(bip) against docker0's address, C(ip-masq), C(icc) and C(mtu) against the default
+        bridge network, C(cluster-store) and C(live-restore) against C(GET /info), C(allow-direct-routing) against
+        Docker 28's raw-table drops), or when O(daemon_json_path) or one of O(config_files) changed after dockerd
+        started (and no O(state=reloaded) of this module applied that content since). Use it as a plain task after
+        the tasks that write the configuration, instead of a handler. A run killed after the file was written and
+        before the restart then converges on the next run, because the difference is still there to see.
+        Starts dockerd when it is not running.
     type: str
-    choices: [restarted, reloaded, started]
+    choices: [restarted, reloaded, started, applied]
     default: restarted
   rollback_file:
     description:
@@ -67,6 +76,13 @@ options:
       - Also read for C(live-restore).
     type: path
     default: /etc/docker/daemon.json
+  config_files:
+    description:
+      - Other files dockerd reads at start, for O(state=applied), for example a C(docker.service) drop-in. A file
+        changed after dockerd started means a restart is pending. A file that does not exist is ignored.
+    type: list
+    elements: path
+    default: []
   keep_failed_config:
     description:
       - Before restoring O(rollback_file), copy the rejected O(daemon_json_path) to O(daemon_json_path) + C(.failed)
@@ -92,7 +108,9 @@ options:
       - V(auto) picks V(systemd) when C(/run/systemd/system) exists and C(systemctl) works. Otherwise it picks
         V(service) (C(service docker restart)) when the C(service) command and C(/etc/init.d/docker) exist. Otherwise
         it uses V(sysvinit) (C(/etc/init.d/docker restart) directly).
-      - V(systemd) runs C(systemctl restart|start|reload docker.service). After a failed start it runs
+      - V(systemd) runs C(systemctl restart|start|reload docker.service). Before a restart or start it runs
+        C(systemctl daemon-reload) when systemd says the unit's files changed (C(NeedDaemonReload=yes), for
+        example after a new drop-in), so that the new unit settings are used. After a failed start it runs
         C(systemctl reset-failed docker.service) before starting again, so that systemd's start rate limit
         does not block the rollback.
     type: str
@@ -106,7 +124,8 @@ attributes:
     details:
       - Nothing is restarted, reloaded, started or written. The module reports what would happen.
         C(changed=true) for O(state=restarted) and O(state=reloaded). For O(state=started), C(changed=true)
-        only when dockerd is not running.
+        only when dockerd is not running. For O(state=applied), C(changed=true) when a restart is pending, with
+        the reasons in RV(pending).
   diff_mode:
     support: none
     details:
@@ -152,6 +171,15 @@ EXAMPLES = r"""
 - name: reload docker
   crosshost.docker.docker_daemon:
     state: reloaded
+    rollback_file: "{{ daemon_json_result.backup_file | default(omit) }}"
+  become: true
+
+# Survives an interrupted run: a plain task, not a handler. Restarts only when the running
+# daemon does not use daemon.json (or the drop-in) yet, and says why in `pending`.
+- name: Make the running dockerd use daemon.json
+  crosshost.docker.docker_daemon:
+    state: applied
+    config_files: [/etc/systemd/system/docker.service.d/override.conf]
     rollback_file: "{{ daemon_json_result.backup_file | default(omit) }}"
   become: true
 
@@ -264,6 +292,20 @@ error_lines:
   elements: str
   sample:
     - "failed to start daemon: Error initializing network controller: invalid CIDR address: 10.0.0.0/33"
+pending:
+  description:
+    - Why a restart is pending, for O(state=applied) (empty when the running dockerd uses its configuration).
+      Read before the restart; after a successful restart the daemon uses the configuration.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "bip is 10.0.0.1/24 in daemon.json, but docker0 has 172.17.0.1/16"
+daemon_reloaded:
+  description: Whether C(systemctl daemon-reload) was run before the restart (systemd only).
+  returned: always
+  type: bool
+  sample: false
 diff:
   description: Always empty (diff mode is not applicable).
   returned: always
@@ -271,6 +313,8 @@ diff:
   sample: {}
 """
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -284,6 +328,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.crosshost.docker.plugins.module_utils._docker_daemon import (
+    ACTION_NONE,
     DOCKER_LOG,
     INIT_SCRIPT,
     MANAGER_CHOICES,
@@ -304,7 +349,10 @@ from ansible_collections.crosshost.docker.plugins.module_utils._docker_daemon im
     log_window,
     merge_lines,
     parse_http_response,
+    boot_time,
+    pending_reasons,
     plan,
+    process_start_time,
     reload_outcome,
     reload_signals,
     service_command,
@@ -313,6 +361,9 @@ from ansible_collections.crosshost.docker.plugins.module_utils._engine import ru
 
 POLL = 0.25
 PING_TIMEOUT = 3
+APPLIED_MARK = "/run/crosshost-docker/applied.json"
+SIOCGIFADDR = 0x8915
+SIOCGIFNETMASK = 0x891B
 
 
 # ---------------------------------------------------------------------------------------------
@@ -378,6 +429,129 @@ def dockerd_pid():
 
 
 # ---------------------------------------------------------------------------------------------
+# What the running daemon uses (state=applied)
+
+
+def interface_address(name):
+    """'ip/prefix' of an interface's primary IPv4 address, None when it has none."""
+    import struct
+
+    packed = struct.pack("256s", name[:15].encode("utf-8"))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        address = socket.inet_ntoa(fcntl.ioctl(sock.fileno(), SIOCGIFADDR, packed)[20:24])
+        mask = socket.inet_ntoa(fcntl.ioctl(sock.fileno(), SIOCGIFNETMASK, packed)[20:24])
+    except OSError:
+        return None
+    finally:
+        sock.close()
+    prefix = sum(bin(int(part)).count("1") for part in mask.split("."))
+    return "%s/%d" % (address, prefix)
+
+
+def file_facts(path):
+    """(path, mtime, sha256) of a file; (path, None, None) when it does not exist."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+            mtime = os.fstat(handle.fileno()).st_mtime
+    except OSError:
+        return path, None, None
+    return path, mtime, hashlib.sha256(data).hexdigest()
+
+
+def started_at(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            stat = handle.read()
+        with open("/proc/stat") as handle:
+            btime = boot_time(handle.read())
+    except (OSError, TypeError):
+        return None
+    if btime is None:
+        return None
+    return process_start_time(stat, btime, os.sysconf("SC_CLK_TCK"))
+
+
+def raw_drops(module, bridge, engine):
+    """Docker >= 28 without allow-direct-routing: a raw PREROUTING DROP for a container's address that
+    does not come in on the bridge. True/False when a running container on the bridge tells, else None."""
+    try:
+        major = int(str(engine or "0").split(".")[0])
+    except ValueError:
+        return None
+    addresses = [c.get("IPv4Address", "").split("/")[0] for c in ((bridge or {}).get("Containers") or {}).values()]
+    addresses = [a for a in addresses if a]
+    if major < 28 or not addresses:
+        return None
+    iptables = module.get_bin_path("iptables")
+    if not iptables:
+        return None
+    rc, out, _err = module.run_command([iptables, "-w", "-t", "raw", "-S", "PREROUTING"])
+    if rc != 0:
+        return None
+    dropped = set()
+    for line in out.splitlines():
+        parts = line.split()
+        if "-d" in parts and parts[-2:] == ["-j", "DROP"]:
+            dropped.add(parts[parts.index("-d") + 1].split("/")[0])
+    return any(a in dropped for a in addresses)
+
+
+def read_applied():
+    try:
+        with open(APPLIED_MARK) as handle:
+            data = json.load(handle)
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def mark_applied(path):
+    """After a reload: the current content of `path` is what dockerd uses (a restart clears the need anyway)."""
+    _path, _mtime, digest = file_facts(path)
+    if digest is None:
+        return
+    data = read_applied()
+    data[path] = digest
+    try:
+        os.makedirs(os.path.dirname(APPLIED_MARK), exist_ok=True)
+        tmp = APPLIED_MARK + ".tmp"
+        with open(tmp, "w") as handle:
+            json.dump(data, handle)
+        os.rename(tmp, APPLIED_MARK)
+    except OSError:
+        pass
+
+
+def pending(module, address, pid):
+    """Reasons a restart is pending (state=applied); raises DockerDaemonError for an unreadable daemon.json."""
+    path = module.params["daemon_json_path"]
+    text = read_text(path)
+    config = {}
+    if text is not None and text.strip():
+        try:
+            config = json.loads(text)
+        except ValueError as exc:
+            raise DockerDaemonError("%s is not valid JSON (%s): fix the file (for example with crosshost.docker.daemon_json) "
+                                    "before applying it. Nothing was done to dockerd." % (path, exc))
+    if not isinstance(config, dict):
+        raise DockerDaemonError("%s does not hold a JSON object. Nothing was done to dockerd." % path)
+    bridge = api_json(address, "/networks/bridge") or {}
+    options = bridge.get("Options") or {}
+    info = api_json(address, "/info")
+    version = (api_json(address, "/version") or {}).get("Version")
+    running = dict(
+        bridge_options=options or None,
+        bridge_address=interface_address(options.get("com.docker.network.bridge.name") or "docker0") if bridge else None,
+        info=info,
+        raw_drops=raw_drops(module, bridge, version),
+    )
+    files = [file_facts(path)] + [file_facts(f) for f in module.params["config_files"]]
+    return pending_reasons(config, running, files, started_at(pid) if pid else None, read_applied())
+
+
+# ---------------------------------------------------------------------------------------------
 # Host
 
 
@@ -395,6 +569,18 @@ class Daemon:
 
     def command(self, op):
         return service_command(self.manager, op, self.systemctl, self.service, INIT_SCRIPT)
+
+    def daemon_reload_if_needed(self):
+        """systemd: `systemctl daemon-reload` when the unit's files changed (a new drop-in). Returns whether it ran."""
+        if self.manager != "systemd":
+            return False
+        rc, out, _err = self.module.run_command([self.systemctl, "show", SYSTEMD_UNIT, "--property=NeedDaemonReload"])
+        if rc != 0 or out.strip().lower() != "needdaemonreload=yes":
+            return False
+        rc, _out, err = self.module.run_command([self.systemctl, "daemon-reload"])
+        if rc != 0:
+            raise DockerDaemonError("`systemctl daemon-reload` failed: %s" % err.strip())
+        return True
 
     def run(self, op):
         argv = self.command(op)
@@ -497,6 +683,7 @@ def do_restart(module, daemon, op, result, before):
     params = module.params
     path, rollback = params["daemon_json_path"], params["rollback_file"]
     argv = daemon.command(op)
+    result["daemon_reloaded"] = daemon.daemon_reload_if_needed()
     mark = daemon.log_mark()
     t0 = time.time()
     rc, _out, err = daemon.run(op)
@@ -505,6 +692,8 @@ def do_restart(module, daemon, op, result, before):
         finish_up(module, daemon, result, before, t0)
         result["msg"] = "%s dockerd in %s s (PID %s -> %s, %s)" % (
             result["action"], result["seconds"], before["pid"], result["pid_after"], result["engine_version"])
+        if result["pending"]:
+            result["msg"] += "; it was pending because " + "; ".join(result["pending"])
         module.exit_json(**result)
 
     result["error_lines"] = lines = daemon.error_lines(mark, err)
@@ -571,6 +760,7 @@ def do_reload(module, daemon, result, before):
         if result["pid_after"] != before["pid"]:
             module.fail_json(msg="dockerd's PID changed during the reload (%s -> %s)" % (before["pid"], result["pid_after"]),
                              **result)
+        mark_applied(path)
         result["msg"] = "reloaded dockerd's configuration (PID %s)" % result["pid_after"]
         module.exit_json(**result)
 
@@ -644,6 +834,7 @@ def main():
             state=dict(type="str", default="restarted", choices=list(STATES)),
             rollback_file=dict(type="path"),
             daemon_json_path=dict(type="path", default="/etc/docker/daemon.json"),
+            config_files=dict(type="list", elements="path", default=[]),
             keep_failed_config=dict(type="bool", default=True),
             docker_host=dict(type="str", default="unix:///var/run/docker.sock", fallback=(env_fallback, ["DOCKER_HOST"])),
             timeout=dict(type="int", default=60),
@@ -678,7 +869,16 @@ def main():
     if live_restore is None and isinstance(info, dict) and "LiveRestoreEnabled" in info:
         live_restore = bool(info["LiveRestoreEnabled"])
 
-    decision = plan(params["state"], api_up, pid is not None)
+    reasons = []
+    if params["state"] == "applied" and api_up:
+        try:
+            reasons = pending(module, address, pid)
+        except DockerDaemonError as exc:
+            module.fail_json(msg=str(exc))
+    if params["state"] == "applied" and api_up and not reasons:
+        decision = dict(op=None, action=ACTION_NONE, changed=False, note=None)
+    else:
+        decision = plan(params["state"], api_up, pid is not None)
     op = decision["op"]
     version = (api_json(address, "/version") or {}).get("Version") if api_up else None
     result = dict(
@@ -688,20 +888,26 @@ def main():
         containers_running_before=None if before["containers"] is None else len(before["containers"]),
         containers_running_after=None if before["containers"] is None else len(before["containers"]),
         containers_kept_running=None, containers_stopped=None,
-        rolled_back=False, failed_config=None, error_lines=[], diff={},
+        rolled_back=False, failed_config=None, error_lines=[], pending=reasons, daemon_reloaded=False, diff={},
     )
     if decision["note"]:
         module.warn(decision["note"])
     if op is None:
-        result["msg"] = "dockerd is running (PID %s, %s): nothing to do" % (pid, version)
+        result["msg"] = "dockerd is running (PID %s, %s)%s: nothing to do" % (
+            pid, version, " and uses its configuration" if params["state"] == "applied" else "")
         module.exit_json(**result)
     if module.check_mode:
         result["msg"] = "check mode: would run `%s`" % result["command"]
+        if reasons:
+            result["msg"] += " (restart pending: %s)" % "; ".join(reasons)
         module.exit_json(**result)
 
-    if op == "reload":
-        do_reload(module, daemon, result, before)
-    do_restart(module, daemon, op, result, before)
+    try:
+        if op == "reload":
+            do_reload(module, daemon, result, before)
+        do_restart(module, daemon, op, result, before)
+    except DockerDaemonError as exc:
+        module.fail_json(msg=str(exc), **result)
 
 
 if __name__ == "__main__":

@@ -264,16 +264,27 @@ def main():
                     "Docker masquerades %s itself (ip-masq is on), so peers would see this host's address instead of the "
                     "container's, and Docker puts that rule back above any exemption on every restart. Set "
                     "\"ip-masq\": false in %s (crosshost.docker.daemon_json) and restart docker; this module then "
-                    "masquerades only traffic that leaves the cluster. Rules: %s"
-                    % (", ".join(str(n) for n in local), p["daemon_json_path"], "; ".join(docker_masq)))
-        if (mode == "rules" and p["check_direct_routing"] and engine.at_least(version, engine.ALLOW_DIRECT_ROUTING)
-                and daemon.get("allow-direct-routing") is not True):
-            problem(module, warnings,
-                    "Docker %s drops traffic routed to its containers from other hosts in the raw table (rules like "
-                    "'-d <container ip>/32 ! -i docker0 -j DROP'). Set \"allow-direct-routing\": true in %s "
-                    "(crosshost.docker.daemon_json) and restart docker, or set check_direct_routing=false if your "
-                    "containers are on networks with gateway mode 'routed'."
-                    % (engine.version_text(version), p["daemon_json_path"]))
+                    "masquerades only traffic that leaves the cluster. Rules: %s%s"
+                    % (", ".join(str(n) for n in local), p["daemon_json_path"], "; ".join(docker_masq),
+                       (". daemon.json is not applied: it already sets \"ip-masq\": false, but dockerd has not been "
+                        "restarted since (crosshost.docker.docker_daemon with state=applied)")
+                       if daemon.get("ip-masq") is False else ""))
+        if mode == "rules" and p["check_direct_routing"] and engine.at_least(version, engine.ALLOW_DIRECT_ROUTING):
+            # The running daemon first: its raw-table drops for our containers are what matters. With no
+            # container running there is nothing to see, and the file is all there is to go by.
+            if drops and daemon.get("allow-direct-routing") is True:
+                problem(module, warnings,
+                        "daemon.json is not applied: it sets \"allow-direct-routing\": true, but the running Docker %s "
+                        "still drops traffic routed to its containers (%s). Restart dockerd (crosshost.docker.docker_daemon "
+                        "with state=applied) so that it reads %s."
+                        % (engine.version_text(version), "; ".join(drops), p["daemon_json_path"]))
+            elif drops or daemon.get("allow-direct-routing") is not True:
+                problem(module, warnings,
+                        "Docker %s drops traffic routed to its containers from other hosts in the raw table (rules like "
+                        "'-d <container ip>/32 ! -i docker0 -j DROP'). Set \"allow-direct-routing\": true in %s "
+                        "(crosshost.docker.daemon_json) and restart docker, or set check_direct_routing=false if your "
+                        "containers are on networks with gateway mode 'routed'."
+                        % (engine.version_text(version), p["daemon_json_path"]))
 
     cur = fr.current(parsed)
     want = fr.desired(local, peers, p["underlay_interface"], p["masquerade"], mode)
