@@ -528,6 +528,9 @@ def group_vars(cfg, state):
         # How the lab maps onto the roles: the VPC router, and a probe image that is on every host.
         "direct_route_router": "rt",
         "direct_route_verify_image": IMAGE,
+        "macvlan_verify_image": IMAGE,
+        "overlay_verify_image": IMAGE,
+        "verify_image": IMAGE,
         # /usr and /opt are the machine's own inside a lab host (only /etc and /var/lib are private):
         # keep a consul archive install inside the host's /var/lib.
         "consul_install_dir": "/var/lib/consul-dist",
@@ -535,8 +538,12 @@ def group_vars(cfg, state):
     }
 
 
-def host_vars(node):
-    hv = {"ansible_nsenter_pid": node["pid"], "lab_namespace": node["ns"], "lab_underlay_ip": node["address"]}
+def host_vars(cfg, node):
+    # The hosts share the machine's /root: Ansible's remote temp files go to the lab's own directory
+    # (removed by `make lab-down`), not to the machine's ~/.ansible/tmp. Per host, not in `all`, so
+    # that plays on localhost (molecule's destroy) do not recreate it after lab-down.
+    hv = {"ansible_nsenter_pid": node["pid"], "lab_namespace": node["ns"], "lab_underlay_ip": node["address"],
+          "ansible_remote_tmp": os.path.join(cfg.dir, "tmp")}
     if "engine" in node:
         hv.update(lab_engine=node["engine"], lab_engine_version=node.get("version", ""))
     return hv
@@ -549,7 +556,7 @@ def write_inventory(cfg, state):
     for group, nodes in (("docker_hosts", state["hosts"]), ("vpc_router", {"rt": state["router"]})):
         lines += [f"    {group}:", "      hosts:"]
         for name, node in nodes.items():
-            lines += [f"        {name}:"] + [f"          {k}: {yaml_scalar(v)}" for k, v in host_vars(node).items()]
+            lines += [f"        {name}:"] + [f"          {k}: {yaml_scalar(v)}" for k, v in host_vars(cfg, node).items()]
     path = inventory_path(cfg)
     with open(path + ".tmp", "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -568,8 +575,8 @@ def inventory_json(cfg):
         return {"_meta": {"hostvars": {}}}
     groups = {"all": {"vars": group_vars(cfg, state)},
               "docker_hosts": {"hosts": list(state["hosts"])}, "vpc_router": {"hosts": ["rt"]}}
-    hostvars = {name: host_vars(h) for name, h in state["hosts"].items()}
-    hostvars["rt"] = host_vars(state["router"])
+    hostvars = {name: host_vars(cfg, h) for name, h in state["hosts"].items()}
+    hostvars["rt"] = host_vars(cfg, state["router"])
     groups["_meta"] = {"hostvars": hostvars}
     return groups
 
@@ -678,7 +685,7 @@ def cmd_status(cfg):
     print(f"lab {cfg.name}: underlay {UNDERLAY} on {state['ul']}, router {ROUTER_IP} ({state['router'].get('ns')}, "
           f"pid {state['router'].get('pid')}, {'alive' if alive(state['router'].get('pid')) else 'DEAD'})")
     print(f"inventory: {inventory_path(cfg)}")
-    print(f"{'host':<6}{'namespace':<14}{'pid':<9}{'engine':<10}{'dockerd':<12}{'eth0':<16}{'docker0'}")
+    rows = [("host", "namespace", "pid", "engine", "dockerd", "eth0", "docker0")]
     for name, h in state["hosts"].items():
         version, bridge = "-", "-"
         if alive(h["pid"]):
@@ -688,7 +695,15 @@ def cmd_status(cfg):
             bridge = p.stdout.split()[3] if p.returncode == 0 and p.stdout.split() else "-"
         else:
             version = "DEAD"
-        print(f"{name:<6}{h['ns']:<14}{h['pid']:<9}{h['engine']:<10}{version:<12}{h['address']:<16}{bridge}")
+        rows.append((name, h["ns"], h["pid"], h["engine"], version, h["address"], bridge))
+    print(format_columns(rows))
+
+
+def format_columns(rows):
+    """Rows of cells as aligned text: each column as wide as its widest cell, two spaces between."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)
 
 
 def etcd_url():

@@ -17,7 +17,8 @@ trap on_exit EXIT
 here=$(cd "$(dirname "$0")/.." && pwd)
 venv=$("$here/scripts/bootstrap.sh")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/crosshost-collection.XXXXXX")
-export ANSIBLE_LOCAL_TEMP=$tmp/ansible-tmp ANSIBLE_NOCOLOR=1
+# ANSIBLE_HOME in the temp dir: ansible-galaxy's galaxy_cache and tmp never land in ~/.ansible.
+export ANSIBLE_HOME=$tmp/home ANSIBLE_LOCAL_TEMP=$tmp/ansible-tmp ANSIBLE_NOCOLOR=1
 
 fail=0
 err() { printf 'collection_check: %s\n' "$*" >&2; fail=1; }

@@ -10,7 +10,9 @@ python3 lab/lab.py status
 # The collection as installed from this tree (a symlink, so edits show at once).
 mkdir -p .cache/collections/ansible_collections/crosshost
 ln -sfn "$PWD" .cache/collections/ansible_collections/crosshost/docker
-export ANSIBLE_COLLECTIONS_PATH="$PWD/.cache/collections" ANSIBLE_CALLBACK_RESULT_FORMAT=yaml \
+# Ansible's own caches and temp files in .cache/ too: the demo writes nothing into ~/.ansible.
+export ANSIBLE_COLLECTIONS_PATH="$PWD/.cache/collections" ANSIBLE_HOME="$PWD/.cache/ansible-home" \
+       ANSIBLE_REMOTE_TMP="$PWD/.cache/ansible-home/remote-tmp" ANSIBLE_CALLBACK_RESULT_FORMAT=yaml \
        ANSIBLE_DEPRECATION_WARNINGS=false ANSIBLE_DISPLAY_SKIPPED_HOSTS=false
 "$venv/bin/ansible-playbook" -i "$inventory" playbooks/main.yml
 echo

@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=$(scripts/bootstrap.sh)
 export PATH="$venv/bin:$PATH" ANSIBLE_DEPRECATION_WARNINGS=false ANSIBLE_NOCOLOR=1 PY_COLORS=0
+# Nothing in the user's ~/.ansible: the scenarios have `prerun: false` (no install of this collection
+# into ~/.ansible/collections), and Ansible's and molecule's own caches and temp files go to .cache/.
+export ANSIBLE_HOME="$PWD/.cache/ansible-home" ANSIBLE_REMOTE_TMP="$PWD/.cache/ansible-home/remote-tmp" \
+       ANSIBLE_COLLECTIONS_PATH="$PWD/.cache/collections"
 mkdir -p .cache/collections/ansible_collections/crosshost
 ln -sfn "$PWD" .cache/collections/ansible_collections/crosshost/docker
 scenarios=("$@")

@@ -59,7 +59,9 @@ class Lab:
 
     def ansible(self, *args, check=True, extra_env=None):
         """Run ansible-playbook / ansible against this lab's inventory with the collection in this tree."""
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_HOME=ansible_home(),
+                   ANSIBLE_REMOTE_TMP=os.path.join(ansible_home(), "remote-tmp"),
+                   ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
                    ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                    ANSIBLE_DEPRECATION_WARNINGS="False", ANSIBLE_HOST_KEY_CHECKING="False")
         env.update(extra_env or {})
@@ -68,6 +70,15 @@ class Lab:
         if check and proc.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
         return proc
+
+
+def ansible_home():
+    """ANSIBLE_HOME for the tests: a cache inside the tree, so that no test writes into the user's
+    ~/.ansible (its tmp, galaxy cache or collections; the lab inventory keeps the hosts' remote temp
+    files in the lab's own directory)."""
+    path = os.path.join(REPO, ".cache", "ansible-home")
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 def collections_path():
@@ -202,7 +213,8 @@ def run_local_task(module, module_args, base_env, check=False, diff=False, verbo
         with open(path, "w") as f:
             json.dump(play, f)  # JSON is YAML
         env = dict(base_env)
-        env.update(ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        env.update(ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_HOME=ansible_home(),
+                   ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                    ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="False",
                    ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
                    ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "local"), ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "remote"))

@@ -155,3 +155,22 @@ def test_lab_rejects_bad_settings_before_building_anything():
     lab = Lab("bad2", hosts=0)
     proc = lab.lab("up", check=False)
     assert proc.returncode == 1 and "LAB_HOSTS=0" in proc.stderr
+
+
+def test_ansible_through_the_lab_writes_nothing_into_home(lab_factory, tmp_path):
+    """Tests must write nothing into the user's ~/.ansible: no collection copy (one there shadows the
+    user's own install later), no tmp, no galaxy cache. A playbook run the way the tests run them
+    (labutil: ANSIBLE_HOME under .cache/, the lab inventory's ansible_remote_tmp in the lab's own
+    directory), with HOME a fresh directory: nothing may appear in it. The real user's collection
+    path must not gain a crosshost copy either."""
+    user_copy = os.path.expanduser("~/.ansible/collections/ansible_collections/crosshost")
+    had_user_copy = os.path.exists(user_copy)
+    lab = lab_factory("sh", hosts=1, engines="20.10")
+    home = tmp_path / "home"
+    home.mkdir()
+    proc = lab.ansible("ansible-playbook", "playbooks/host_info.yml", extra_env={"HOME": str(home)})
+    assert "20.10." in proc.stdout
+    assert sorted(p.name for p in home.iterdir()) == [], "ansible-playbook wrote into HOME"
+    assert os.path.isdir(os.path.join(lab.dir, "tmp")), "the hosts' remote temp files are not in the lab's directory"
+    if not had_user_copy:
+        assert not os.path.exists(user_copy), "a test installed crosshost into ~/.ansible/collections"

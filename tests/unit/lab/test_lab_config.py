@@ -3,6 +3,7 @@
 """The lab's pure parts: settings validation, engine per host, inventory rendering (no root needed)."""
 from __future__ import annotations
 
+import glob
 import importlib.util
 import os
 
@@ -60,8 +61,21 @@ def test_inventory_file_and_script_agree(tmp_path):
         inv = yaml.safe_load(f)
     hosts = inv["all"]["children"]["docker_hosts"]["hosts"]
     assert hosts["h2"] == {"ansible_nsenter_pid": 12, "lab_namespace": "x-h2", "lab_underlay_ip": "192.168.1.12",
-                           "lab_engine": "28", "lab_engine_version": "28.5.2"}
+                           "lab_engine": "28", "lab_engine_version": "28.5.2",
+                           "ansible_remote_tmp": os.path.join(cfg.dir, "tmp")}
     assert inv["all"]["children"]["vpc_router"]["hosts"]["rt"]["ansible_nsenter_pid"] == 10
+    # Remote temp files in the lab's directory, per host: never in `all` (localhost plays would get it).
+    assert inv["all"]["children"]["vpc_router"]["hosts"]["rt"]["ansible_remote_tmp"] == os.path.join(cfg.dir, "tmp")
+    assert "ansible_remote_tmp" not in inv["all"]["vars"]
+    # Every role that starts probe containers gets the lab's image (the hosts cannot pull busybox).
+    # Found in the roles' defaults, so that a new role's probe image cannot be forgotten.
+    probe_vars = set()
+    for defaults in glob.glob(os.path.join(os.path.dirname(_PATH), "..", "roles", "*", "defaults", "main.yml")):
+        with open(defaults) as f:
+            probe_vars |= {k for k in yaml.safe_load(f) or {} if k == "verify_image" or k.endswith("_verify_image")}
+    assert {"direct_route_verify_image", "macvlan_verify_image", "overlay_verify_image", "verify_image"} <= probe_vars
+    for var in sorted(probe_vars):
+        assert inv["all"]["vars"].get(var) == lab.IMAGE, f"the lab inventory does not set {var}"
     assert inv["all"]["vars"]["ansible_connection"] == "community.docker.nsenter"
     assert inv["all"]["vars"]["ansible_python_interpreter"] == "/venv/bin/python"
     assert inv["all"]["vars"]["lab_vlan_parents"] == {"eth1.10": "192.168.10.0/24"}
@@ -89,3 +103,12 @@ def test_engine_settings_for_system_and_downloaded_engines(tmp_path):
     assert "--default-runtime sysrunc" in text
     with pytest.raises(lab.LabError, match="no dockerd"):
         lab.engine_settings(str(tmp_path / "usr"))
+
+
+def test_status_columns_never_run_together():
+    text = lab.format_columns([("host", "dockerd", "eth0"), ("h1", "20.10.24+dfsg1", "192.168.1.11"),
+                               ("h12", "28.5.2+dfsg4", "192.168.1.22")])
+    rows = text.splitlines()
+    assert rows[1] == "h1    20.10.24+dfsg1  192.168.1.11"
+    assert [len(r.split()) for r in rows] == [3, 3, 3]
+    assert rows[0].index("eth0") == rows[1].index("192.168.1.11") == rows[2].index("192.168.1.22")
