@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.crosshost.docker.plugins.module_utils._plan_errors import planned
 from ansible_collections.crosshost.docker.plugins.module_utils._macvlan_plan import (
     MacvlanPlanError,
     check_networks,
@@ -15,30 +16,34 @@ from ansible_collections.crosshost.docker.plugins.module_utils._macvlan_plan imp
 )
 
 
+def _outcome(call, errors, names=None, hosts=None):
+    """errors='raise': the result, or AnsibleFilterError. errors='return': {result, error: {msg, host} or None}."""
+    if errors not in ("raise", "return"):
+        raise AnsibleFilterError("errors=%r: use 'raise' or 'return'" % (errors,))
+    out = planned(call, MacvlanPlanError, names, hosts)
+    if errors == "return":
+        return out
+    if out["error"]:
+        raise AnsibleFilterError(out["error"]["msg"])
+    return out["result"]
+
+
 def macvlan_plan(hosts, subnet=None, gateway=None, range_prefix=None, reserved=None, aux_addresses=None, existing=None,
-                 overrides=None):
+                 overrides=None, errors="raise", names=None):
     """``hosts | crosshost.docker.macvlan_plan(subnet=...)``: {host: {ip_range, first, last, size, source, ...}}."""
-    try:
-        return plan_ranges(hosts, subnet, gateway=gateway, range_prefix=range_prefix, reserved=reserved,
-                           aux_addresses=aux_addresses, existing=existing, overrides=overrides)
-    except MacvlanPlanError as err:
-        raise AnsibleFilterError(str(err)) from err
+    return _outcome(lambda: plan_ranges(hosts, subnet, gateway=gateway, range_prefix=range_prefix, reserved=reserved,
+                                        aux_addresses=aux_addresses, existing=existing, overrides=overrides),
+                    errors, names, hosts if isinstance(hosts, list) else None)
 
 
-def macvlan_check_ip(ip, plan=None, host=None):
+def macvlan_check_ip(ip, plan=None, host=None, errors="raise", names=None):
     """``'192.168.2.5' | crosshost.docker.macvlan_check_ip(plan, inventory_hostname)``: the address, or fails."""
-    try:
-        return check_static_ip(plan, host, ip)
-    except MacvlanPlanError as err:
-        raise AnsibleFilterError(str(err)) from err
+    return _outcome(lambda: check_static_ip(plan, host, ip), errors, names)
 
 
-def macvlan_check_networks(networks, exclusive_parents=False):
+def macvlan_check_networks(networks, exclusive_parents=False, errors="raise", names=None):
     """``networks | crosshost.docker.macvlan_check_networks``: the networks, or fails on overlaps per parent."""
-    try:
-        return check_networks(networks, exclusive_parents=exclusive_parents)
-    except MacvlanPlanError as err:
-        raise AnsibleFilterError(str(err)) from err
+    return _outcome(lambda: check_networks(networks, exclusive_parents=exclusive_parents), errors, names)
 
 
 class FilterModule(object):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.crosshost.docker.plugins.module_utils._plan_errors import planned
 from ansible_collections.crosshost.docker.plugins.module_utils._overlay_plan import (
     OverlayPlanError,
     check_endpoints,
@@ -18,35 +19,50 @@ from ansible_collections.crosshost.docker.plugins.module_utils._overlay_plan imp
 )
 
 
-def overlay_backend(engines, requested="auto", kv_url=None, swarm_states=None, cluster_stores=None):
+def _outcome(call, errors, hosts):
+    """errors='raise': the result, or AnsibleFilterError. errors='return': {result, error: {msg, host} or None}."""
+    if errors not in ("raise", "return"):
+        raise AnsibleFilterError("errors=%r: use 'raise' or 'return'" % (errors,))
+    out = planned(call, OverlayPlanError, None, hosts)
+    if errors == "return":
+        return out
+    if out["error"]:
+        raise AnsibleFilterError(out["error"]["msg"])
+    return out["result"]
+
+
+def _hosts(*mappings):
+    for value in mappings:
+        if isinstance(value, dict):
+            return list(value)
+    return None
+
+
+def overlay_backend(engines, requested="auto", kv_url=None, swarm_states=None, cluster_stores=None, errors="raise"):
     """``{host: version} | crosshost.docker.overlay_backend(...)``: {backend, reason, warnings, kv}."""
-    try:
+    def run():
         kv = parse_kv_url(kv_url) if kv_url else None
         out = choose_backend(requested, engines, kv["url"] if kv else None, swarm_states, cluster_stores)
-    except OverlayPlanError as err:
-        raise AnsibleFilterError(str(err)) from err
-    out["kv"] = kv
-    out["ports"] = firewall_ports(out["backend"])
-    return out
+        out["kv"] = kv
+        out["ports"] = firewall_ports(out["backend"])
+        return out
+    return _outcome(run, errors, _hosts(engines))
 
 
-def overlay_networks(networks, underlay_mtu=1500, backend="swarm", existing=None, reserved=None, state="present"):
+def overlay_networks(networks, underlay_mtu=1500, backend="swarm", existing=None, reserved=None, state="present",
+                     errors="raise"):
     """``overlay_networks | crosshost.docker.overlay_networks(...)``: {networks, create, keep, remove}."""
-    try:
+    def run():
         nets = normalise_networks(networks, underlay_mtu, backend)
         out = check_networks(nets, existing, reserved, state)
-    except OverlayPlanError as err:
-        raise AnsibleFilterError(str(err)) from err
-    out["networks"] = nets
-    return out
+        out["networks"] = nets
+        return out
+    return _outcome(run, errors, _hosts(existing))
 
 
-def overlay_endpoints(attach, networks=None, endpoints=None):
+def overlay_endpoints(attach, networks=None, endpoints=None, errors="raise"):
     """``{host: [..]} | crosshost.docker.overlay_endpoints(networks, endpoints)``: the attachments, or fails."""
-    try:
-        return check_endpoints(networks or [], attach, endpoints)
-    except OverlayPlanError as err:
-        raise AnsibleFilterError(str(err)) from err
+    return _outcome(lambda: check_endpoints(networks or [], attach, endpoints), errors, _hosts(attach, endpoints))
 
 
 class FilterModule(object):

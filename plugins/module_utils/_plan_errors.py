@@ -37,16 +37,17 @@ def rename(message, names):
 
 
 def host_of(message, hosts):
-    """The inventory host a message is about: the first ``[key]`` after its field that is one of ``hosts``."""
+    """The inventory host a message is about: the first ``[key]`` after its field that is one of
+    ``hosts``; else the only one of ``hosts`` the message names; else None (the whole cluster's)."""
+    known = [str(h) for h in (hosts or ())]
     match = _FIELD.match(message)
-    if not match:
-        return None
-    known = set(hosts or ())
-    for key in _INDEX.findall(match.group("index")):
-        key = key.strip("'\"")
-        if key in known:
-            return key
-    return None
+    if match:
+        for key in _INDEX.findall(match.group("index")):
+            key = key.strip("'\"")
+            if key in known:
+                return key
+    named = [h for h in known if re.search(r"(?<![\w.-])%s(?![\w-]|\.\w)" % re.escape(h), message)]
+    return named[0] if len(named) == 1 else None
 
 
 def planned(call, errors, names=None, hosts=None):

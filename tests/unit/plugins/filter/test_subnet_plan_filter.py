@@ -106,3 +106,31 @@ def test_documented_options_match_the_signature(loaded):
     assert options["prefix"]["default"] == inspect.signature(plugin.subnet_plan).parameters["prefix"].default
     assert docs["DOCUMENTATION"]["positional"] == "pool, prefix"
     assert set(docs["RETURN"]["_value"]["contains"]) == {"subnet", "bip", "gateway", "source"}
+
+
+def test_errors_return_names_the_role_variable_and_the_host(subnet_plan):
+    out = subnet_plan(["h1", "h2"], "10.0.0.0/16", overrides={"h2": "10.0.0.0/33"}, errors="return",
+                      names={"overrides": "direct_route_overrides"})
+    assert out["result"] is None
+    assert out["error"]["host"] == "h2"
+    assert out["error"]["msg"].startswith("direct_route_overrides[h2]: ")
+    good = subnet_plan(["h1"], "10.0.0.0/16", errors="return")
+    assert good == {"result": plan_subnets(["h1"], "10.0.0.0/16"), "error": None}
+
+
+def test_errors_raise_uses_the_names_too(subnet_plan, filter_error):
+    with pytest.raises(filter_error, match=r"^direct_route_pool: "):
+        subnet_plan(["h1"], "10.0.0.1/16", names={"pool": "direct_route_pool"})
+    with pytest.raises(filter_error, match="errors="):
+        subnet_plan(["h1"], "10.0.0.0/16", errors="ignore")
+
+
+def test_direct_routes(loaded, filter_error):
+    direct_routes = loaded[0].FilterModule().filters()["direct_routes"]
+    plan = plan_subnets(["h1", "h2"], "10.0.0.0/16")
+    assert direct_routes(["h1", "h2"], plan, {"h1": "192.168.1.11", "h2": "192.168.1.12"}) == [
+        {"destination": "10.0.0.0/24", "next_hop": "192.168.1.11", "host": "h1"},
+        {"destination": "10.0.1.0/24", "next_hop": "192.168.1.12", "host": "h2"},
+    ]
+    with pytest.raises(filter_error, match="h2"):
+        direct_routes(["h1", "h2"], plan, {"h1": "192.168.1.11"})

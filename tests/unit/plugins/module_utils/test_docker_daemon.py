@@ -639,3 +639,98 @@ def test_message_when_the_rollback_does_not_help():
 def test_message_when_the_rollback_cannot_be_done():
     msg = dd.failure_message(WHAT, WHY, [], "/etc/docker/daemon.json", "/x.bak", rollback_problem="disk full")
     assert "printed no error line" in msg and "disk full" in msg and "NOT running" in msg
+
+
+# --------------------------------------------------------------------------------------------------
+# state=applied: is a restart pending?
+
+RUNNING_DEFAULT = {
+    "bridge_address": "172.17.0.1/16",
+    "bridge_options": {"com.docker.network.bridge.enable_ip_masquerade": "true",
+                       "com.docker.network.bridge.enable_icc": "true",
+                       "com.docker.network.driver.mtu": "1500"},
+    "info": {"ClusterStore": "", "LiveRestoreEnabled": False},
+    "raw_drops": None,
+}
+
+
+def running(**changes):
+    out = json.loads(json.dumps(RUNNING_DEFAULT))
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key].update(value)
+        else:
+            out[key] = value
+    return out
+
+
+def test_nothing_pending_when_the_running_daemon_matches():
+    assert dd.pending_reasons({}, running()) == []
+    assert dd.pending_reasons({"bip": "172.17.0.1/16", "ip-masq": True, "mtu": 1500}, running()) == []
+
+
+@pytest.mark.parametrize("config, state, words", [
+    ({"bip": "10.0.0.1/24"}, {}, "bip is 10.0.0.1/24 in daemon.json, but docker0 has 172.17.0.1/16"),
+    ({"ip-masq": False}, {}, "ip-masq is false in daemon.json, but the running bridge network has true"),
+    ({}, {"bridge_options": {"com.docker.network.bridge.enable_ip_masquerade": "false"}},
+     "ip-masq is true in daemon.json"),
+    ({"icc": False}, {}, "icc is false"),
+    ({"mtu": 1450}, {}, "mtu is 1450 in daemon.json, but the running bridge network has 1500"),
+    ({"cluster-store": "etcd://192.168.1.1:2379"}, {}, "cluster-store is etcd://192.168.1.1:2379 in daemon.json, "
+                                                        "but dockerd runs with none"),
+    ({}, {"info": {"ClusterStore": "consul://x:8500"}}, "cluster-store is not set in daemon.json, but dockerd runs "
+                                                         "with consul://x:8500"),
+    ({"live-restore": True}, {}, "live-restore is true"),
+    ({"allow-direct-routing": True}, {"raw_drops": True}, "allow-direct-routing is true in daemon.json"),
+])
+def test_a_difference_the_running_daemon_shows_is_pending(config, state, words):
+    reasons = dd.pending_reasons(config, running(**state))
+    assert any(words in r for r in reasons), reasons
+
+
+def test_unknown_running_values_are_not_guessed():
+    unknown = {"bridge_address": None, "bridge_options": None, "info": None, "raw_drops": None}
+    assert dd.pending_reasons({"bip": "10.0.0.1/24", "ip-masq": False, "cluster-store": "etcd://x:1"}, unknown) == []
+    # 26 and later have no ClusterStore in /info: nothing to compare
+    newer = running()
+    newer["info"] = {"LiveRestoreEnabled": False}
+    assert dd.pending_reasons({"cluster-store": "etcd://x:1"}, newer) == []
+    # allow-direct-routing with no container to tell by, or no drops seen
+    assert dd.pending_reasons({"allow-direct-routing": True}, running(raw_drops=None)) == []
+    assert dd.pending_reasons({"allow-direct-routing": True}, running(raw_drops=False)) == []
+
+
+def test_bip_is_compared_as_an_interface_address():
+    assert dd.pending_reasons({"bip": "10.0.0.1/24"}, running(bridge_address="10.0.0.1/24")) == []
+    assert dd.pending_reasons({"bip": "10.0.0.1/24"}, running(bridge_address="10.0.0.1/16"))
+
+
+def test_a_file_changed_after_dockerd_started_is_pending_unless_a_reload_applied_it():
+    files = [("/etc/docker/daemon.json", 2000.0, "abc"), ("/etc/systemd/system/docker.service.d/x.conf", 500.0, "d")]
+    reasons = dd.pending_reasons({}, running(), files, started=1000.0)
+    assert len(reasons) == 1 and reasons[0].startswith("/etc/docker/daemon.json changed at ")
+    assert dd.pending_reasons({}, running(), files, started=1000.0, applied={"/etc/docker/daemon.json": "abc"}) == []
+    assert dd.pending_reasons({}, running(), files, started=1000.0, applied={"/etc/docker/daemon.json": "old"})
+    assert dd.pending_reasons({}, running(), files, started=3000.0) == []
+    assert dd.pending_reasons({}, running(), files, started=None) == []
+    assert dd.pending_reasons({}, running(), [("/missing", None, None)], started=1000.0) == []
+
+
+def test_not_a_dict_config_is_treated_as_empty():
+    assert dd.pending_reasons([], running()) == []
+
+
+def test_process_start_time_from_proc_stat():
+    # a real /proc/PID/stat line of a dockerd in the lab (comm with a space and parentheses to be safe)
+    stat = ("3568 (docker d) S 1 3568 3568 0 -1 4194560 12196 0 1 0 121 49 0 0 20 0 14 0 35112 2064687104 "
+            "13071 18446744073709551615 1 1 0 0 0 0 1002060288 0 2143420159 0 0 0 17 1 0 0 0 0 0")
+    assert dd.process_start_time(stat, 1000, 100) == 1000 + 351.12
+    assert dd.process_start_time("garbage", 1000, 100) is None
+    assert dd.boot_time("cpu 1 2 3\nbtime 1764990000\nprocesses 5\n") == 1764990000
+    assert dd.boot_time("cpu 1\n") is None
+
+
+def test_applied_restarts_or_starts():
+    assert dd.plan("applied", True, True)["op"] == "restart"
+    assert dd.plan("applied", False, False)["op"] == "start"
+    assert dd.plan("applied", False, True)["op"] == "restart"
