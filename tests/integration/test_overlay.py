@@ -6,6 +6,7 @@ on a host whose INPUT policy is DROP, the module's five ways, and the role's ref
 a same-named network with other settings, a pool overlap) stop every host before anything changes.
 """
 import json
+import re
 import os
 
 import pytest
@@ -94,18 +95,31 @@ def play(lab, extra):
                        "-e", "@" + path, check=False)
 
 
-@pytest.mark.parametrize("extra, words", [
+def fatal(stdout):
+    """[(host, msg)] of the run's failed tasks."""
+    return [(host, json.loads(body).get("msg", "")) for host, body in
+            re.findall(r"^fatal: \[(\S+)\]: FAILED! => (\{.*\})$", stdout, re.M)]
+
+
+@pytest.mark.parametrize("extra, words, variable, host", [
     ({"overlay_backend": "kv", "overlay_kv_url": "etcd://192.168.1.1:2379"},
-     "h2 (28.5.2+dfsg4), h3 (28.5.2+dfsg4) run Docker >= 23.0"),
-    ({"overlay_backend": "kv", "overlay_kv_url": "redis://192.168.1.1"}, "scheme 'redis'"),
-    ({"overlay_networks": [{"name": "ov", "subnet": "10.20.0.0/24", "mtu": 1480}]}, "VXLAN adds 50 bytes"),
-    ({"overlay_networks": [{"name": "ov", "subnet": "192.168.1.0/25"}]}, "overlaps 192.168.1.0/24"),
+     "h2 (28.5.2+dfsg4), h3 (28.5.2+dfsg4) run Docker >= 23.0", "overlay_backend=kv", "h1"),
+    ({"overlay_backend": "kv", "overlay_kv_url": "redis://192.168.1.1"}, "scheme 'redis'", "overlay_kv_url", "h1"),
+    ({"overlay_networks": [{"name": "ov", "subnet": "10.20.0.0/24", "mtu": 1480}]}, "VXLAN adds 50 bytes",
+     "overlay_networks[ov].mtu", "h1"),
+    ({"overlay_networks": [{"name": "ov", "subnet": "192.168.1.0/25"}]}, "overlaps 192.168.1.0/24",
+     "overlay_networks[ov].subnet", "h1"),
 ])
-def test_role_refuses_before_anything_changes(lab, extra, words):
+def test_role_refuses_before_anything_changes(lab, extra, words, variable, host):
+    """Refused once, on one host, with a message that starts with the role variable to fix."""
     before = host_state(lab)
     proc = play(lab, extra)
     assert proc.returncode != 0
     assert words in proc.stdout, proc.stdout[-3000:]
+    failed = fatal(proc.stdout)
+    assert len(failed) == 1 and failed[0][0] == host, failed
+    assert failed[0][1].startswith(variable), failed[0][1]
+    assert "filter plugin" not in proc.stdout and "-> localhost" not in proc.stdout
     assert host_state(lab) == before
 
 
@@ -117,6 +131,7 @@ def test_role_refuses_same_name_and_overlapping_pool_on_another_host(lab):
         before = host_state(lab)
         proc = play(lab, {"overlay_networks": [{"name": "ov", "subnet": "10.20.0.0/24"}]})
         assert proc.returncode != 0 and "a network with name ov already exists on h3" in proc.stdout
+        assert [h for h, _ in fatal(proc.stdout)] == ["h3"], "reported on the host whose network is in the way"
         assert "driver bridge (wants overlay)" in proc.stdout
         assert host_state(lab) == before
         proc = play(lab, {"overlay_networks": [{"name": "ov2", "subnet": "10.77.0.0/16"}]})
