@@ -143,22 +143,6 @@ def netns_inode(ns):
         return None
 
 
-def pids_in_netns(ns):
-    ino = netns_inode(ns)
-    if ino is None:
-        return set()
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if os.stat(f"/proc/{entry}/ns/net").st_ino == ino:
-                found.add(int(entry))
-        except OSError:
-            continue
-    return found
-
-
 def descendants(roots):
     """All processes whose parent chain reaches one of `roots` (containers under their shims)."""
     parent = {}
@@ -590,12 +574,116 @@ def lab_namespaces(cfg):
     return [ns for ns in netns_list() if pattern.fullmatch(ns)]
 
 
+NS_KINDS = ("net", "mnt", "uts")
+
+
+def ns_inode(pid, kind):
+    """Identity of a namespace of a process (the inode of /proc/<pid>/ns/<kind>), or None."""
+    try:
+        return os.stat(f"/proc/{int(pid)}/ns/{kind}").st_ino
+    except (OSError, TypeError, ValueError):
+        return None
+
+
+def all_pids():
+    return [int(e) for e in os.listdir("/proc") if e.isdigit()]
+
+
+def ancestors(pid):
+    """`pid` and every process above it (never ended: the caller itself may run inside a lab host)."""
+    chain = set()
+    while pid and pid not in chain:
+        chain.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            break
+    return chain
+
+
+def machine_namespaces():
+    """Namespaces of PID 1 (where it can be read) and of this process: the machine's, never a lab's."""
+    return {k: {ino for ino in (ns_inode(1, k), ns_inode(os.getpid(), k)) if ino} for k in NS_KINDS}
+
+
+def lab_ns_inodes(cfg, namespaces, anchors):
+    """{kind: inodes} of the namespaces the lab made or holds, read while its anchors still run: the lab's
+    network namespaces, the anchors' mount and UTS namespaces (each host's), and below in lab_processes()
+    the network namespaces of everything running in them (containers) and Docker's own (/run/docker/netns).
+    An anchor counts only while its PID is still in its host's network namespace (no reused PID)."""
+    owned = {k: set() for k in NS_KINDS}
+    for ns in namespaces:
+        ino = netns_inode(ns)
+        if ino:
+            owned["net"].add(ino)
+    for pid in anchors:
+        if pid and ns_inode(pid, "net") in owned["net"]:
+            for kind in NS_KINDS:
+                owned[kind].add(ns_inode(pid, kind))
+            for d in ("run/docker/netns", "var/run/docker/netns"):
+                try:
+                    entries = os.listdir(f"/proc/{pid}/root/{d}")
+                except OSError:
+                    continue
+                for entry in entries:
+                    try:
+                        owned["net"].add(os.stat(f"/proc/{pid}/root/{d}/{entry}").st_ino)
+                    except OSError:
+                        continue
+    machine = machine_namespaces()
+    return {k: {ino for ino in owned[k] if ino} - machine[k] for k in NS_KINDS}
+
+
+def lab_mount_namespace(cfg, pid):
+    """True when the mount namespace of `pid` has a lab host's overlays (its anchor may be gone already)."""
+    markers = {f"upperdir={os.path.join(d, 'nodes')}/" for d in (cfg.dir, os.path.realpath(cfg.dir))}
+    try:
+        with open(f"/proc/{pid}/mountinfo") as f:
+            return any(m in line for line in f for m in markers)
+    except OSError:
+        return False
+
+
+def lab_processes(cfg, owned):
+    """PIDs of every process in one of the `owned` namespaces (updated in place) or below one.
+
+    Found as well: processes in the network namespace of anything below the lab (a probe server that
+    entered a container's namespace and was reparented to PID 1 when its parent ended), and processes in
+    a mount namespace that holds a lab host's overlays. The machine's own namespaces never count."""
+    machine = machine_namespaces()
+    for kind in NS_KINDS:
+        owned[kind] -= machine[kind]
+    checked_mnt = set()
+    found, now = set(), set()
+    for _pass in range(6):  # each pass may add namespaces (containers'); bounded if processes keep starting
+        ids = {}
+        for pid in all_pids():
+            ids[pid] = {k: ns_inode(pid, k) for k in NS_KINDS}
+            mnt = ids[pid]["mnt"]
+            if mnt and mnt not in owned["mnt"] and mnt not in machine["mnt"] and mnt not in checked_mnt:
+                checked_mnt.add(mnt)
+                if lab_mount_namespace(cfg, pid):
+                    owned["mnt"].add(mnt)
+        now = {pid for pid, ns in ids.items() if any(ns[k] in owned[k] for k in NS_KINDS)}
+        now |= descendants(now)
+        nets = {ids[pid]["net"] for pid in now if ids.get(pid, {}).get("net")} - machine["net"]
+        if now <= found and nets <= owned["net"]:
+            break
+        found |= now
+        owned["net"] |= nets
+    return now - ancestors(os.getpid()) - {1}  # the last look: no PID that has ended since
+
+
 def down(cfg):
     t0 = time.time()
     state = load_state(cfg) or {}
     namespaces = lab_namespaces(cfg)
     anchors = {n["ns"]: n["pid"] for n in list(state.get("hosts", {}).values()) + [state.get("router") or {}]
                if n.get("ns")}
+    # Which namespaces are the lab's, read before anything stops (the anchors hold them).
+    owned = lab_ns_inodes(cfg, namespaces, anchors.values())
+    lab_processes(cfg, owned)  # adds the containers' network namespaces while the containers run
 
     # Stop containers and dockerd politely, hosts in parallel.
     def stop_host(h):
@@ -610,14 +698,13 @@ def down(cfg):
     for t in threads:
         t.join()
 
-    # Then end, by PID, every process in a lab namespace and every process below one (containers).
-    pids = set()
-    for ns in namespaces:
-        pids |= pids_in_netns(ns)
-        if alive(anchors.get(ns)):
-            pids.add(anchors[ns])
-    pids |= descendants(pids)
-    end_processes(pids)
+    # Then end, by PID, every process in a lab namespace, in a container's network namespace or below
+    # one of those; again while ending some lets others show (at most three rounds).
+    for _round in range(3):
+        pids = lab_processes(cfg, owned)
+        if not pids:
+            break
+        end_processes(pids)
     for ns in namespaces:
         run(["ip", "netns", "del", ns], check=False)
 

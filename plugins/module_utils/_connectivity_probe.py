@@ -39,6 +39,8 @@ SIOCGIFADDR = 0x8915
 SIOCGIFMTU = 0x8921
 REPLY_WORD = "crosshost-probe"
 DOCKER_DNS = "127.0.0.11"
+SERVER_COMM = "crosshost-probe"  # the server's process name (/proc/<pid>/comm, at most 15 characters)
+PR_SET_NAME = 15
 
 _LIBC = []
 
@@ -52,9 +54,7 @@ def _setns(fd):
     if setns is not None:
         setns(fd, CLONE_NEWNET)
         return
-    if not _LIBC:
-        _LIBC.append(ctypes.CDLL(None, use_errno=True))
-    if _LIBC[0].setns(fd, CLONE_NEWNET) != 0:
+    if _libc().setns(fd, CLONE_NEWNET) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
 
@@ -87,6 +87,12 @@ def in_netns(pid, proc_root="/proc"):
     finally:
         os.close(target)
         os.close(own)
+
+
+def _libc():
+    if not _LIBC:
+        _LIBC.append(ctypes.CDLL(None, use_errno=True))
+    return _LIBC[0]
 
 
 def netns_inode(pid, proc_root="/proc"):
@@ -279,6 +285,45 @@ def process_starttime(pid, proc_root="/proc"):
         return None
 
 
+def process_comm(pid, proc_root="/proc"):
+    """A process's name (/proc/<pid>/comm), or None."""
+    try:
+        with open("%s/%d/comm" % (proc_root, int(pid))) as handle:
+            return handle.read().rstrip("\n")
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def find_servers(netns_inodes, proc_root="/proc"):
+    """[(pid, start time, netns inode)] of probe servers (named SERVER_COMM) whose network namespace
+    is one of `netns_inodes`: the servers of those probe containers, also when no state file names them."""
+    found = []
+    if not netns_inodes:
+        return found
+    try:
+        entries = os.listdir(proc_root)
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        if process_comm(entry, proc_root) != SERVER_COMM:
+            continue
+        inode = netns_inode(entry, proc_root)
+        starttime = process_starttime(entry, proc_root)
+        if inode in netns_inodes and starttime is not None:
+            found.append((int(entry), starttime, inode))
+    return sorted(found)
+
+
+def _set_comm(name):  # pragma: no cover - runs in the forked server
+    """Name this process `name` in /proc/<pid>/comm, so that it can be told apart from other processes."""
+    try:
+        _libc().prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def serve(listener, lifetime, log_path=None, clock=time.monotonic):
     """Answer connections on `listener` until `lifetime` seconds have passed."""
     deadline = clock() + lifetime
@@ -359,6 +404,7 @@ def _server_main(pid, port, lifetime, log_path, status_fd, bind):  # pragma: no 
     os.closerange(status_fd + 1, 65536)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _set_comm(SERVER_COMM)
     try:
         if pid is not None:
             target = os.open("/proc/%d/ns/net" % int(pid), os.O_RDONLY)

@@ -31,6 +31,8 @@ description:
   - O(state=absent) reads the evidence (the counters, Docker 28's raw-table drops, the FORWARD policy, the
     sources the server saw), then removes everything the module made on this host. That is the server, the
     count rules and the probe container. A container named with O(container) is never removed.
+  - A run that is killed before O(state=absent) leaves its probe behind until O(lifetime) runs out.
+    O(state=started) with O(prune=true) first removes what earlier probes left on the host.
   - The full diagnosis of a pair needs both hosts' evidence. The filter P(crosshost.docker.connectivity_report#filter)
     combines everything into the host-by-host matrix. The causes it tells apart are no route, FORWARD drop,
     Docker 28 raw-table drop, SNAT seen, MTU too small, REJECT, filtered TCP or ICMP, forwarding off, and an
@@ -131,6 +133,20 @@ options:
     description: Seconds to wait for each ping run, TCP connection and DNS answer.
     type: int
     default: 2
+  prune:
+    description:
+      - With O(state=started), first remove what earlier probes of this module left on this host, for example
+        after a killed run. That is every container with the module's label (C(crosshost.docker.connectivity)),
+        every probe server, the count rules and the state files. The probe of this task (O(name) or
+        O(container)) is kept and handled as usual.
+      - A server is ended only when it is proven to be a probe server of this host. Either its state file names
+        its PID, start time and network namespace, or it runs under the server's process name
+        (C(crosshost-probe)) in the network namespace of a probe container that is being removed. A container
+        named with O(container) is never removed, only the server in it is ended.
+      - Leave it off while other probes of this module are meant to run on the host at the same time.
+      - Only with O(state=started).
+    type: bool
+    default: false
   evidence:
     description:
       - With O(state=started) and O(peers) on a bridge network, add the count-only rules. They have no target, so
@@ -156,11 +172,11 @@ attributes:
   check_mode:
     support: full
     details:
-      - V(started) and V(absent) report what they would do and change nothing. V(tested) runs its probes (it
+      - V(started) (also with O(prune)) and V(absent) report what they would do and change nothing. V(tested) runs its probes (it
         changes nothing on the host) but needs a started probe.
   diff_mode:
     support: full
-    details: The probe's container, server and count rules before and after.
+    details: The probe's container, server and count rules before and after (with O(prune), also the earlier probes).
   platform:
     platforms: posix
 requirements:
@@ -173,7 +189,8 @@ notes:
     thread), so the probe image needs nothing but C(sleep), and existing application containers can be used
     with O(container).
   - IPv4 only.
-  - The state files of the probe server are in C(/run/crosshost-connectivity/).
+  - The state files of the probe server are in C(/run/crosshost-connectivity/). The server's process name is
+    C(crosshost-probe).
 seealso:
   - module: crosshost.docker.forward_rules
   - module: crosshost.docker.route_table
@@ -218,6 +235,13 @@ EXAMPLES = r"""
   ansible.builtin.fail:
     msg: "{{ one.broken }}"
   when: one.broken | length > 0
+
+- name: Start a probe, removing first what an earlier, killed run left on this host
+  crosshost.docker.connectivity:
+    state: started
+    name: "crosshost-probe-{{ inventory_hostname }}"
+    prune: true
+  register: probe
 
 - name: Use an existing container on a macvlan network as this host's probe
   crosshost.docker.connectivity:
@@ -377,6 +401,14 @@ actions:
   returned: when O(state=started)
   type: list
   elements: str
+pruned:
+  description: >-
+    O(state=started) with O(prune) - what earlier probes had left and was removed (or would be, in check mode).
+  returned: when O(state=started) and O(prune=true)
+  type: list
+  elements: str
+  sample: ["probe server (pid 4250) of crosshost-probe-h1-1a2b3", "probe container crosshost-probe-h1-1a2b3",
+           "state files of crosshost-probe-h1-1a2b3"]
 """
 
 import concurrent.futures
@@ -580,6 +612,89 @@ def server_alive(state, pid, port):
                 and state.get("port") == port)
 
 
+def state_files(keep):
+    """{probe name: [its files in RUN_DIR]}, except those of probe `keep`."""
+    found = {}
+    try:
+        entries = sorted(os.listdir(RUN_DIR))
+    except OSError:
+        return found
+    for entry in entries:
+        for suffix in (".json.tmp", ".json", ".log"):
+            if entry.endswith(suffix) and len(entry) > len(suffix):
+                probe = entry[:-len(suffix)]
+                if probe != keep:
+                    found.setdefault(probe, []).append(os.path.join(RUN_DIR, entry))
+                break
+    return found
+
+
+def prune(module, client, p):
+    """Remove what earlier probes left on this host (a killed run, say), except this task's probe.
+
+    Proof before a process is signalled: its state file's pid, start time and network namespace all
+    match, or it has the server's process name and runs in the network namespace of a probe
+    container (the module's label) that is being removed. Returns (what was removed or would be,
+    the earlier probes' names).
+    """
+    keep = p["container"] or p["name"]
+    containers = []
+    for summary in client.containers(all=True, filters={"label": cx.LABEL}):
+        names = [n.lstrip("/") for n in summary.get("Names") or []]
+        if keep in names:
+            continue
+        containers.append((names[0] if names else summary["Id"][:12], summary["Id"]))
+    container_netns = {}
+    for cname, cid in containers:
+        pid = ((inspect(client, cid) or {}).get("State") or {}).get("Pid")
+        inode = probe_lib.netns_inode(pid) if pid else None
+        if inode is not None:
+            container_netns[inode] = cname
+    files = state_files(keep)
+    servers = {}
+    for probe, paths in files.items():
+        state = probe_lib.read_state(os.path.join(RUN_DIR, probe + ".json")) or {}
+        pid, starttime = state.get("pid"), state.get("starttime")
+        if starttime is not None and probe_lib.process_starttime(pid) == starttime \
+                and state.get("netns") is not None and probe_lib.netns_inode(pid) == state.get("netns"):
+            servers[pid] = (starttime, probe)
+    for pid, starttime, inode in probe_lib.find_servers(set(container_netns)):
+        if pid not in servers:
+            servers[pid] = (starttime, container_netns[inode])
+    rules = []
+    parsed = iptables_save(module)
+    if parsed is not None:
+        rules = [rule for rule in cx.our_rules(parsed) if rule["probe"] != keep]
+    removed = ["probe server (pid %s) of %s" % (pid, servers[pid][1]) for pid in sorted(servers)]
+    per_probe = {}
+    for rule in rules:
+        per_probe[rule["probe"]] = per_probe.get(rule["probe"], 0) + 1
+    removed += ["%d count rules of %s" % (count, probe) for probe, count in sorted(per_probe.items())]
+    removed += ["probe container %s" % cname for cname, _cid in containers]
+    removed += ["state files of %s" % probe for probe in sorted(files)]
+    earlier = sorted(set([cname for cname, _cid in containers]) | set(files) | set(per_probe)
+                     | set(probe for _start, probe in servers.values()))
+    if not module.check_mode:
+        for pid, (starttime, _probe) in servers.items():
+            probe_lib.stop_server(pid, starttime)
+        iptables = module.get_bin_path("iptables") if rules else None
+        for rule in rules:
+            rc, _out, err = module.run_command([iptables, "-w", "-t", rule["table"], "-D", rule["chain"]]
+                                               + rule["tokens"])
+            if rc != 0:
+                module.warn("could not remove count rule -t %s -A %s %s: %s"
+                            % (rule["table"], rule["chain"], rule["spec"], err.strip()))
+        for _cname, cid in containers:
+            remove_container(client, cid)
+        for paths in files.values():
+            for path in paths:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+    return removed, earlier
+
+
 def started(module, client, p, peers):
     actions = []
     name = p["container"] or p["name"]
@@ -589,7 +704,13 @@ def started(module, client, p, peers):
             raise Fail("container: %s does not exist on this host" % name)
         if not (container.get("State") or {}).get("Running"):
             raise Fail("container: %s is not running" % name)
-    elif container is not None:
+    # What earlier probes left, once this task's own probe is known to be usable (or ours to replace).
+    pruned, earlier = prune(module, client, p) if p["prune"] else ([], [])
+    actions += ["remove %s" % item for item in pruned]
+    extra = {"pruned": pruned} if p["prune"] else {}
+    earlier_diff = ({"before": {"earlier_probes": earlier}, "after": {"earlier_probes": []}} if p["prune"]
+                    else {"before": {}, "after": {}})
+    if container is not None and not p["container"]:
         endpoint, _names = attachment(container, p["network"])
         running = (container.get("State") or {}).get("Running")
         if not running or endpoint is None or (container.get("Config") or {}).get("Image") != p["image"]:
@@ -601,14 +722,15 @@ def started(module, client, p, peers):
     if container is None and not p["container"]:
         actions.append("start probe container %s (%s) on %s" % (name, p["image"], p["network"]))
         if module.check_mode:
-            return {"changed": True, "actions": actions,
-                    "probe": {"name": name, "id": None, "network": p["network"], "driver": None, "address": None,
-                              "interface": None, "mtu": None, "pid": None, "port": p["port"], "server_pid": None,
-                              "owned": True},
-                    "diff": {"before": dict(before, server="stopped", count_rules=0),
-                             "after": dict(before, container="running", server="running",
-                                           count_rules=len(cx.count_rules(name, "0.0.0.0",
-                                                                          [x["address"] for x in peers])))}}
+            return dict(extra, changed=True, actions=actions,
+                        probe={"name": name, "id": None, "network": p["network"], "driver": None, "address": None,
+                               "interface": None, "mtu": None, "pid": None, "port": p["port"], "server_pid": None,
+                               "owned": True},
+                        diff={"before": dict(before, server="stopped", count_rules=0, **earlier_diff["before"]),
+                              "after": dict(before, container="running", server="running",
+                                            count_rules=len(cx.count_rules(name, "0.0.0.0",
+                                                                           [x["address"] for x in peers])),
+                                            **earlier_diff["after"])})
         if ensure_image(client, p["image"]):
             actions.append("pull %s" % p["image"])
         container = create_probe(client, p)
@@ -659,9 +781,10 @@ def started(module, client, p, peers):
             if not module.check_mode:
                 for rule in missing:
                     run(module, [iptables, "-w", "-t", rule["table"], "-I", rule["chain"], "1"] + rule["args"])
-    return {"changed": bool(actions), "actions": actions, "probe": info,
-            "diff": {"before": dict(before, server=server_before, count_rules=rules_before),
-                     "after": dict(before, container="running", server="running", count_rules=rules_after)}}
+    return dict(extra, changed=bool(actions), actions=actions, probe=info,
+                diff={"before": dict(before, server=server_before, count_rules=rules_before, **earlier_diff["before"]),
+                      "after": dict(before, container="running", server="running", count_rules=rules_after,
+                                    **earlier_diff["after"])})
 
 
 def test_peer(pid, peer, own, p, ping, expected, dns_ok):
@@ -848,6 +971,7 @@ def main():
             by_name=dict(type="bool", default=False),
             timeout=dict(type="int", default=2),
             evidence=dict(type="bool", default=True),
+            prune=dict(type="bool", default=False),
             docker_host=dict(type="str", default="unix:///var/run/docker.sock", fallback=(env_fallback, ["DOCKER_HOST"])),
         ),
         supports_check_mode=True,
@@ -864,6 +988,8 @@ def main():
             if p[field] is not None and not low <= p[field] <= high:
                 raise cx.ConnectivityError("%s: %s is out of range (%d-%d)" % (field, p[field], low, high))
         peers = cx.normalize_peers(p["peers"], p["port"])
+        if p["prune"] and p["state"] != "started":
+            raise cx.ConnectivityError("prune: only with state=started (state=absent removes a probe by its name)")
     except cx.ConnectivityError as exc:
         module.fail_json(msg=str(exc))
     if not HAS_DOCKER:

@@ -275,3 +275,12 @@ def test_the_callers_output_pipe_is_not_held_by_the_server():
         assert pl.tcp_probe("127.0.0.1", port, 5)["seen"] == "127.0.0.1"
     finally:
         assert pl.stop_server(pid, start)
+
+
+def test_the_server_has_its_own_name_and_is_found_by_its_namespace(server):
+    _port, pid, starttime, _log = server
+    assert pl.process_comm(pid) == pl.SERVER_COMM == "crosshost-probe"
+    inode = pl.netns_inode(pid)
+    assert (pid, starttime, inode) in pl.find_servers({inode})  # (other tests' servers may share this namespace)
+    assert pl.find_servers({inode + 1}) == [] and pl.find_servers(set()) == []
+    assert pl.process_comm(os.getpid()) != pl.SERVER_COMM and pl.process_comm(2 ** 22 + 1) is None

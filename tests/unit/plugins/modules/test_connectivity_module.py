@@ -53,7 +53,7 @@ class FakeClient:
     """Just enough of docker.APIClient."""
 
     def __init__(self):
-        self.containers = {}
+        self.containers_by_id = {}
         self.images = {"local/probe:latest"}
         self.networks = {"bridge": "bridge", "mac_net1": "macvlan"}
         self.calls = []
@@ -61,7 +61,7 @@ class FakeClient:
         self.next_pid = 4242
 
     def _find(self, name):
-        for c in self.containers.values():
+        for c in self.containers_by_id.values():
             if c["Name"] == "/" + name or c["Id"] == name:
                 return c
         raise mod.NotFound("No such container: %s" % name)
@@ -72,11 +72,17 @@ class FakeClient:
              "State": {"Running": running, "Pid": self.next_pid},
              "NetworkSettings": {"Networks": {network: {"IPAddress": address, "NetworkID": network}}}}
         self.next_pid += 1
-        self.containers[c["Id"]] = c
+        self.containers_by_id[c["Id"]] = c
         return c
 
     def inspect_container(self, name):
         return self._find(name)
+
+    def containers(self, all=False, filters=None):
+        label = (filters or {}).get("label")
+        return [{"Id": c["Id"], "Names": [c["Name"]], "Labels": c["Config"]["Labels"]}
+                for c in self.containers_by_id.values()
+                if (all or c["State"]["Running"]) and (label is None or label in c["Config"]["Labels"])]
 
     def inspect_image(self, image):
         if image not in self.images:
@@ -111,12 +117,12 @@ class FakeClient:
 
     def start(self, cid):
         self.calls.append(("start", cid))
-        self.containers[cid]["State"]["Running"] = True
+        self.containers_by_id[cid]["State"]["Running"] = True
 
     def remove_container(self, name, force=False):
         self.calls.append(("remove", name, force))
         c = self._find(name)
-        del self.containers[c["Id"]]
+        del self.containers_by_id[c["Id"]]
 
     def inspect_network(self, name):
         if name not in self.networks:
@@ -180,11 +186,14 @@ def host(tmp_path, monkeypatch):
         alive.discard(pid)
         return True
     monkeypatch.setattr(mod.probe_lib, "stop_server", stop_server)
+    named = {}  # servers found by their process name: {pid: netns inode}
+    monkeypatch.setattr(mod.probe_lib, "find_servers", lambda inodes: sorted(
+        (pid, 777, inode) for pid, inode in named.items() if inode in inodes and pid in alive))
 
     class Host:
         pass
     h = Host()
-    h.client, h.add, h.servers, h.alive, h.stopped = client, add, servers, alive, stopped
+    h.client, h.add, h.servers, h.alive, h.stopped, h.named = client, add, servers, alive, stopped, named
     h.save = save
     h.iptables_log = iptables_log
     h.iptables = lambda: iptables_log.read_text().splitlines() if iptables_log.exists() else []
@@ -292,6 +301,84 @@ def test_a_busy_port_names_the_option(capsys, host, monkeypatch):
     result = run_module(capsys, {"name": "p-h1", "image": "local/probe:latest"})
     assert result["failed"] and result["msg"].startswith("port: cannot listen on TCP port 5000")
     assert "choose another port" in result["msg"]
+
+
+def write_state(name, state):
+    os.makedirs(mod.RUN_DIR, exist_ok=True)
+    with open(os.path.join(mod.RUN_DIR, name + ".json"), "w") as handle:
+        json.dump(state, handle)
+    with open(os.path.join(mod.RUN_DIR, name + ".log"), "w") as handle:
+        handle.write("seen 10.0.1.2 40000 1\n")
+
+
+def earlier_run(host):
+    """What a killed run left: probe old-a with its server (state file), probe old-b whose server has no
+    state file (killed before it was written) but runs under the server's name in old-b's namespace,
+    a stale state file of a server that has ended, old-a's count rules; and things that are not ours."""
+    host.client.container("old-a", address="10.0.0.3")
+    b = host.client.container("old-b", address="10.0.0.4")
+    host.alive.update({9100, 9200, 9300, 9400})
+    # (the fake puts process N in network namespace 4026530000 + N)
+    write_state("old-a", {"pid": 9100, "starttime": 777, "port": 5000, "netns": 4026530000 + 9100,
+                          "address": "10.0.0.3"})
+    host.named[9200] = 4026530000 + b["State"]["Pid"]
+    write_state("gone", {"pid": 9999, "starttime": 777, "port": 5000, "netns": 1, "address": "10.0.0.5"})
+    # not ours: a state file whose pid now belongs to a process in another namespace, a process with the
+    # server's name in a namespace that is no probe's, and a container without the label
+    write_state("reused", {"pid": 9300, "starttime": 777, "port": 5000, "netns": 42, "address": "10.0.0.6"})
+    host.named[9400] = 4026539999
+    host.client.container("app", ours=False)
+    host.save.write_text(open(os.path.join(FIXTURES, "iptables_save_20.10.txt")).read().replace("cap-h1", "old-a"))
+
+
+def test_started_with_prune_removes_what_earlier_runs_left(capsys, host):
+    earlier_run(host)
+    args = {"name": "new-h1", "image": "local/probe:latest", "prune": True}
+    check = run_module(capsys, dict(args, _ansible_check_mode=True, _ansible_diff=True))
+    assert check["changed"] and host.stopped == [] and host.client.calls == [] and host.iptables() == []
+    assert sorted(os.listdir(mod.RUN_DIR)) == ["gone.json", "gone.log", "old-a.json", "old-a.log", "reused.json",
+                                               "reused.log"]
+    assert check["diff"]["before"]["earlier_probes"] == ["gone", "old-a", "old-b", "reused"]
+    assert check["diff"]["after"]["earlier_probes"] == []
+    result = run_module(capsys, args)
+    assert result["pruned"] == check["pruned"] == [
+        "probe server (pid 9100) of old-a", "probe server (pid 9200) of old-b", "17 count rules of old-a",
+        "probe container old-a", "probe container old-b", "state files of gone", "state files of old-a",
+        "state files of reused"]
+    assert "remove probe container old-a" in result["actions"] and result["changed"]
+    assert sorted(host.stopped) == [9100, 9200]  # never 9300 (another netns) or 9400 (no probe's netns)
+    assert ("remove", "old-a-id", True) in host.client.calls and ("remove", "old-b-id", True) in host.client.calls
+    assert "app-id" in host.client.containers_by_id
+    deleted = host.iptables()
+    assert len([line for line in deleted if " -D " in line and "crosshost-connectivity:old-a:" in line]) == 17
+    assert sorted(os.listdir(mod.RUN_DIR)) == ["new-h1.json"]
+    assert result["probe"]["name"] == "new-h1" and result["probe"]["server_pid"]
+
+
+def test_prune_keeps_this_tasks_probe_and_is_idempotent(capsys, host):
+    args = {"name": "p-h1", "image": "local/probe:latest", "prune": True}
+    first = run_module(capsys, args)
+    assert first["changed"] and first["pruned"] == []
+    host.alive.add(first["probe"]["server_pid"])
+    second = run_module(capsys, args)
+    assert not second["changed"] and second["pruned"] == [] and second["actions"] == []
+    assert [c[0] for c in host.client.calls] == ["create", "start"] and host.stopped == []
+    plain = run_module(capsys, {"name": "p-h1", "image": "local/probe:latest"})
+    assert "pruned" not in plain
+
+
+def test_prune_only_with_state_started(capsys, host):
+    result = run_module(capsys, {"state": "absent", "name": "p", "prune": True})
+    assert result["failed"] and "prune: only with state=started" in result["msg"]
+
+
+def test_prune_changes_nothing_when_the_task_fails(capsys, host):
+    earlier_run(host)
+    host.client.container("taken", ours=False)
+    result = run_module(capsys, {"name": "taken", "image": "local/probe:latest", "prune": True})
+    assert result["failed"] and "a container taken exists that this module did not create" in result["msg"]
+    assert host.stopped == [] and host.client.calls == [] and host.iptables() == []
+    assert len(os.listdir(mod.RUN_DIR)) == 6
 
 
 PEERS = [{"host": "h2", "address": "10.0.1.2"}, {"host": "h3", "address": "10.0.2.2"}]
@@ -432,7 +519,7 @@ def test_absent_reads_the_evidence_then_removes_what_is_ours(capsys, host):
 def test_absent_leaves_a_named_container_and_is_idempotent(capsys, host):
     host.client.container("app1", ours=False)
     result = run_module(capsys, {"state": "absent", "container": "app1"})
-    assert not result["changed"] and host.client.calls == [] and "app1-id" in host.client.containers
+    assert not result["changed"] and host.client.calls == [] and "app1-id" in host.client.containers_by_id
     result = run_module(capsys, {"state": "absent", "name": "gone"})
     assert not result["changed"] and result["removed"] == [] and result["evidence"]["counters"] == {}
 
