@@ -477,7 +477,7 @@ def raw_drops(module, bridge, engine):
     """Docker >= 28 without allow-direct-routing: a raw PREROUTING DROP for a container's address that
     does not come in on the bridge. True/False when a running container on the bridge tells, else None."""
     try:
-        major = int(str(engine or "0").split(".")[0])
+        major = int(str(engine or "0").split(".", maxsplit=1)[0])
     except ValueError:
         return None
     addresses = [c.get("IPv4Address", "").split("/")[0] for c in ((bridge or {}).get("Containers") or {}).values()]

@@ -59,7 +59,10 @@ def user_home_collections():
 def test_readme_new_user_commands_work_from_a_clean_shell():
     blocks = readme_blocks()
     lab = Lab("nu", hosts=2, engines="20.10 28")
-    rename = lambda text: re.sub(r"\bmine\b", lab.name, text)  # noqa: E731
+
+    def rename(text):
+        return re.sub(r"\bmine\b", lab.name, text)
+
     home = tempfile.mkdtemp(prefix="crosshost-newuser-")
     # bootstrap.sh keeps its venvs in $HOME/.cache/crosshost-docker: this test's venv lives there.
     os.makedirs(os.path.join(home, ".cache"))
@@ -98,8 +101,8 @@ def test_readme_new_user_commands_work_from_a_clean_shell():
 
         shell(rename(blocks["lab-by-hand-down"]))
         assert not os.path.exists(lab.dir), "make lab-down left the lab directory"
-        assert lab.name + "-" not in subprocess.run(["ip", "netns", "list"], capture_output=True,
-                                                     text=True, check=False).stdout
+        namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
+        assert lab.name + "-" not in namespaces
     finally:
         leaked = os.listdir(os.path.join(home, ".ansible", "collections")) if os.path.isdir(
             os.path.join(home, ".ansible", "collections")) else []

@@ -131,7 +131,7 @@ def test_role_refuses_same_name_and_overlapping_pool_on_another_host(lab):
         before = host_state(lab)
         proc = play(lab, {"overlay_networks": [{"name": "ov", "subnet": "10.20.0.0/24"}]})
         assert proc.returncode != 0 and "a network with name ov already exists on h3" in proc.stdout
-        assert [h for h, _ in fatal(proc.stdout)] == ["h3"], "reported on the host whose network is in the way"
+        assert [host for host, _msg in fatal(proc.stdout)] == ["h3"], "reported on the host whose network is in the way"
         assert "driver bridge (wants overlay)" in proc.stdout
         assert host_state(lab) == before
         proc = play(lab, {"overlay_networks": [{"name": "ov2", "subnet": "10.77.0.0/16"}]})

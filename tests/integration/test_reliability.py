@@ -146,7 +146,7 @@ def test_bad_daemon_json_on_one_host_stops_every_host_before_any_change(lab):
         rc, out = run(lab, "-e", "direct_route_pool=10.40.0.0/16")
         assert rc != 0
         fatal = re.findall(r"^fatal: \[(\S+)\]: FAILED! => (.*)$", out, re.M)
-        assert [h for h, _ in fatal] == ["h2"], out[-4000:]
+        assert [host for host, _msg in fatal] == ["h2"], out[-4000:]
         assert "/etc/docker/daemon.json" in fatal[0][1] and re.search(r"line \d+", fatal[0][1]), fatal[0][1]
         assert "Give this host its container subnet" not in out, "the run went on to the change phase"
         assert snapshot(lab) == before, "a host changed although one host's daemon.json could not be read"

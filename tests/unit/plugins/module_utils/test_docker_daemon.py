@@ -676,10 +676,10 @@ def test_nothing_pending_when_the_running_daemon_matches():
      "ip-masq is true in daemon.json"),
     ({"icc": False}, {}, "icc is false"),
     ({"mtu": 1450}, {}, "mtu is 1450 in daemon.json, but the running bridge network has 1500"),
-    ({"cluster-store": "etcd://192.168.1.1:2379"}, {}, "cluster-store is etcd://192.168.1.1:2379 in daemon.json, "
-                                                        "but dockerd runs with none"),
-    ({}, {"info": {"ClusterStore": "consul://x:8500"}}, "cluster-store is not set in daemon.json, but dockerd runs "
-                                                         "with consul://x:8500"),
+    ({"cluster-store": "etcd://192.168.1.1:2379"}, {},
+     "cluster-store is etcd://192.168.1.1:2379 in daemon.json, but dockerd runs with none"),
+    ({}, {"info": {"ClusterStore": "consul://x:8500"}},
+     "cluster-store is not set in daemon.json, but dockerd runs with consul://x:8500"),
     ({"live-restore": True}, {}, "live-restore is true"),
     ({"allow-direct-routing": True}, {"raw_drops": True}, "allow-direct-routing is true in daemon.json"),
 ])
