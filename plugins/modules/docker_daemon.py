@@ -357,7 +357,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._docker_daemon im
     reload_signals,
     service_command,
 )
-from ansible_collections.crosshost.docker.plugins.module_utils._engine import running_dockerd
+from ansible_collections.crosshost.docker.plugins.module_utils._engine import PIDFILES, running_dockerd
 
 POLL = 0.25
 PING_TIMEOUT = 3
@@ -461,6 +461,18 @@ def file_facts(path):
 
 
 def started_at(pid):
+    """When the running dockerd started (epoch seconds), after it read its configuration.
+
+    dockerd writes its pidfile at start, after loading daemon.json: the pidfile's mtime (to the
+    nanosecond) is the best mark. Without one, the process start time from /proc, which can be up to
+    a second early (the kernel's boot time is given in whole seconds), so it is rounded up."""
+    for pidfile in PIDFILES:
+        try:
+            with open(pidfile) as handle:
+                if int(handle.read().strip()) == pid:
+                    return os.stat(pidfile).st_mtime
+        except (OSError, ValueError):
+            continue
     try:
         with open("/proc/%d/stat" % pid) as handle:
             stat = handle.read()
@@ -470,7 +482,8 @@ def started_at(pid):
         return None
     if btime is None:
         return None
-    return process_start_time(stat, btime, os.sysconf("SC_CLK_TCK"))
+    started = process_start_time(stat, btime, os.sysconf("SC_CLK_TCK"))
+    return None if started is None else started + 1.0
 
 
 def raw_drops(module, bridge, engine):

@@ -25,7 +25,7 @@ def host_state(lab):
     (["-e", '{"direct_route_overrides": {"h2": "10.0.0.1/24"}}'], "10.0.0.0/24", "direct_route_overrides[h2]: ", "h2"),
     (["-e", '{"direct_route_overrides": {"h2": "10.0.0.0/24", "h1": "10.0.0.0/25"}}'], "overlaps",
      "direct_route_overrides[h", None),
-    (["-e", "direct_route_reserved=['10.0.0.0/8']"], "10.0.0.0/8", "direct_route_pool: ", "h1"),
+    (["-e", '{"direct_route_reserved": ["10.0.0.0/8"]}'], "10.0.0.0/8", "direct_route_pool: ", "h1"),
     (["-e", "direct_route_prefix=nonsense"], "direct_route_prefix", None, None),
 ])
 def test_bad_input_is_refused_and_nothing_changes(lab, extra, words, variable, host):
