@@ -313,8 +313,6 @@ diff:
   sample: {}
 """
 
-import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -349,21 +347,16 @@ from ansible_collections.crosshost.docker.plugins.module_utils._docker_daemon im
     log_window,
     merge_lines,
     parse_http_response,
-    boot_time,
-    pending_reasons,
     plan,
-    process_start_time,
     reload_outcome,
     reload_signals,
     service_command,
 )
-from ansible_collections.crosshost.docker.plugins.module_utils._engine import PIDFILES, running_dockerd
+from ansible_collections.crosshost.docker.plugins.module_utils import _daemon_state as daemon_state
+from ansible_collections.crosshost.docker.plugins.module_utils._engine import running_dockerd
 
 POLL = 0.25
 PING_TIMEOUT = 3
-APPLIED_MARK = "/run/crosshost-docker/applied.json"
-SIOCGIFADDR = 0x8915
-SIOCGIFNETMASK = 0x891B
 
 
 # ---------------------------------------------------------------------------------------------
@@ -432,136 +425,21 @@ def dockerd_pid():
 # What the running daemon uses (state=applied)
 
 
-def interface_address(name):
-    """'ip/prefix' of an interface's primary IPv4 address, None when it has none."""
-    import struct
-
-    packed = struct.pack("256s", name[:15].encode("utf-8"))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        address = socket.inet_ntoa(fcntl.ioctl(sock.fileno(), SIOCGIFADDR, packed)[20:24])
-        mask = socket.inet_ntoa(fcntl.ioctl(sock.fileno(), SIOCGIFNETMASK, packed)[20:24])
-    except OSError:
-        return None
-    finally:
-        sock.close()
-    prefix = sum(bin(int(part)).count("1") for part in mask.split("."))
-    return "%s/%d" % (address, prefix)
-
-
-def file_facts(path):
-    """(path, mtime, sha256) of a file; (path, None, None) when it does not exist."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-            mtime = os.fstat(handle.fileno()).st_mtime
-    except OSError:
-        return path, None, None
-    return path, mtime, hashlib.sha256(data).hexdigest()
-
-
-def started_at(pid):
-    """When the running dockerd started (epoch seconds), after it read its configuration.
-
-    dockerd writes its pidfile at start, after loading daemon.json: the pidfile's mtime (to the
-    nanosecond) is the best mark. Without one, the process start time from /proc, which can be up to
-    a second early (the kernel's boot time is given in whole seconds), so it is rounded up."""
-    for pidfile in PIDFILES:
-        try:
-            with open(pidfile) as handle:
-                if int(handle.read().strip()) == pid:
-                    return os.stat(pidfile).st_mtime
-        except (OSError, ValueError):
-            continue
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            stat = handle.read()
-        with open("/proc/stat") as handle:
-            btime = boot_time(handle.read())
-    except (OSError, TypeError):
-        return None
-    if btime is None:
-        return None
-    started = process_start_time(stat, btime, os.sysconf("SC_CLK_TCK"))
-    return None if started is None else started + 1.0
-
-
-def raw_drops(module, bridge, engine):
-    """Docker >= 28 without allow-direct-routing: a raw PREROUTING DROP for a container's address that
-    does not come in on the bridge. True/False when a running container on the bridge tells, else None."""
-    try:
-        major = int(str(engine or "0").split(".", maxsplit=1)[0])
-    except ValueError:
-        return None
-    addresses = [c.get("IPv4Address", "").split("/")[0] for c in ((bridge or {}).get("Containers") or {}).values()]
-    addresses = [a for a in addresses if a]
-    if major < 28 or not addresses:
-        return None
-    iptables = module.get_bin_path("iptables")
-    if not iptables:
-        return None
-    rc, out, _err = module.run_command([iptables, "-w", "-t", "raw", "-S", "PREROUTING"])
-    if rc != 0:
-        return None
-    dropped = set()
-    for line in out.splitlines():
-        parts = line.split()
-        if "-d" in parts and parts[-2:] == ["-j", "DROP"]:
-            dropped.add(parts[parts.index("-d") + 1].split("/")[0])
-    return any(a in dropped for a in addresses)
-
-
-def read_applied():
-    try:
-        with open(APPLIED_MARK) as handle:
-            data = json.load(handle)
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def mark_applied(path):
-    """After a reload: the current content of `path` is what dockerd uses (a restart clears the need anyway)."""
-    _path, _mtime, digest = file_facts(path)
-    if digest is None:
-        return
-    data = read_applied()
-    data[path] = digest
-    try:
-        os.makedirs(os.path.dirname(APPLIED_MARK), exist_ok=True)
-        tmp = APPLIED_MARK + ".tmp"
-        with open(tmp, "w") as handle:
-            json.dump(data, handle)
-        os.rename(tmp, APPLIED_MARK)
-    except OSError:
-        pass
-
-
 def pending(module, address, pid):
     """Reasons a restart is pending (state=applied); raises DockerDaemonError for an unreadable daemon.json."""
-    path = module.params["daemon_json_path"]
-    text = read_text(path)
-    config = {}
-    if text is not None and text.strip():
-        try:
-            config = json.loads(text)
-        except ValueError as exc:
-            raise DockerDaemonError("%s is not valid JSON (%s): fix the file (for example with crosshost.docker.daemon_json) "
-                                    "before applying it. Nothing was done to dockerd." % (path, exc))
-    if not isinstance(config, dict):
-        raise DockerDaemonError("%s does not hold a JSON object. Nothing was done to dockerd." % path)
-    bridge = api_json(address, "/networks/bridge") or {}
-    options = bridge.get("Options") or {}
+    bridge = api_json(address, "/networks/bridge")
     info = api_json(address, "/info")
     version = (api_json(address, "/version") or {}).get("Version")
-    running = dict(
-        bridge_options=options or None,
-        bridge_address=interface_address(options.get("com.docker.network.bridge.name") or "docker0") if bridge else None,
-        info=info,
-        raw_drops=raw_drops(module, bridge, version),
-    )
-    files = [file_facts(path)] + [file_facts(f) for f in module.params["config_files"]]
-    return pending_reasons(config, running, files, started_at(pid) if pid else None, read_applied())
+    iptables = module.get_bin_path("iptables")
+
+    def raw_rules():
+        if not iptables:
+            return None
+        rc, out, _err = module.run_command([iptables, "-w", "-t", "raw", "-S", "PREROUTING"])
+        return out if rc == 0 else None
+
+    return daemon_state.pending(module.params["daemon_json_path"], module.params["config_files"], pid,
+                                bridge, info, version, raw_rules)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -773,7 +651,7 @@ def do_reload(module, daemon, result, before):
         if result["pid_after"] != before["pid"]:
             module.fail_json(msg="dockerd's PID changed during the reload (%s -> %s)" % (before["pid"], result["pid_after"]),
                              **result)
-        mark_applied(path)
+        daemon_state.mark_applied(path)
         result["msg"] = "reloaded dockerd's configuration (PID %s)" % result["pid_after"]
         module.exit_json(**result)
 

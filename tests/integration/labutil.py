@@ -12,6 +12,17 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 LAB = os.path.join(REPO, "lab", "lab.py")
 PREFIX = os.environ.get("CROSSHOST_TEST_PREFIX", "t")
 
+# The daemon.json block of the seed (/work/shared/seeds/004_*.txt), as it is printed there: with `#`
+# comments, so not JSON (dockerd refuses it).
+SEED_004_DAEMON_JSON = """{
+  "registry-mirrors": ["https://tuv7rqqq.mirror.aliyuncs.com"],
+  # "insecure-registries": ["docker201.oldboyedu.com:5000"],
+  # "data-root":"/oldboyedu/docker",
+   "cluster-store": "consul://10.0.0.101:8500",
+   "cluster-advertise": "10.0.0.101:6666"
+}
+"""
+
 
 class Lab:
     def __init__(self, suffix, hosts=2, engines="20.10 28"):

@@ -10,21 +10,11 @@ import json
 
 import pytest
 
-from labutil import five_ways, run_task
+from labutil import SEED_004_DAEMON_JSON, five_ways, run_task
 
 MODULE = "crosshost.docker.daemon_json"
 HOSTS = {"h1": "20.10.", "h2": "26.1.", "h3": "28.5."}  # engine version prefixes (lab_factory below)
 PATH = "/etc/docker/daemon.json"
-
-# The daemon.json block of the seed (/work/shared/seeds/004_*.txt), as it is printed there.
-SEED_004_DAEMON_JSON = """{
-  "registry-mirrors": ["https://tuv7rqqq.mirror.aliyuncs.com"],
-  # "insecure-registries": ["docker201.oldboyedu.com:5000"],
-  # "data-root":"/oldboyedu/docker",
-   "cluster-store": "consul://10.0.0.101:8500",
-   "cluster-advertise": "10.0.0.101:6666"
-}
-"""
 
 
 @pytest.fixture(scope="module")

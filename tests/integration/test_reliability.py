@@ -19,18 +19,10 @@ import sys
 
 import pytest
 
-from labutil import REPO, ansible_home, collections_path
+from labutil import REPO, SEED_004_DAEMON_JSON, ansible_home, collections_path
 
 HOSTS = ["h1", "h2", "h3"]
 PLAYBOOK = "playbooks/direct_route.yml"
-SEED_004_DAEMON_JSON = """{
-  "registry-mirrors": ["https://tuv7rqqq.mirror.aliyuncs.com"],
-  # "insecure-registries": ["docker201.oldboyedu.com:5000"],
-  # "data-root":"/oldboyedu/docker",
-   "cluster-store": "consul://10.0.0.101:8500",
-   "cluster-advertise": "10.0.0.101:6666"
-}
-"""
 
 
 @pytest.fixture(scope="module")
