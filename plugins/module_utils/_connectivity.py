@@ -602,3 +602,30 @@ def report(data, hosts=None, expect_source="container", by_name=False):
         len(hosts) * (len(hosts) - 1), len(broken))
     return {"ok": not broken, "hosts": hosts, "matrix": matrix, "table": table, "broken": broken,
             "labels": labels, "summary": summary}
+
+
+# --- Docker < 23.0's legacy (cluster-store) overlay ----------------------------------------------
+
+KV_SANDBOX_LEAK = (
+    "%s was the last container of the legacy (cluster-store) overlay network %s on this host, so dockerd tore "
+    "down the network's sandbox. Docker < 23.0's overlay driver (watchMiss, fixed in 23.0 by moby/moby#44356) then "
+    "hands a dockerd thread back to Go's pool still inside that deleted network namespace; whatever dockerd runs "
+    "on it later fails (memberlist: Push/Pull ... connect: network is unreachable, the store's watch, names in "
+    "new containers, 'IPv4 forwarding is disabled' warnings) until dockerd restarts. Keep one long-lived "
+    "container on the network on every host, or restart dockerd (see docs/troubleshooting.md)")
+
+
+def kv_sandbox_teardown(network, container_id, engine_version):
+    """True when removing container `container_id` makes Docker < 23.0 tear down the sandbox of a legacy
+    (cluster-store, scope "global") overlay network, because no other local container is on it.
+
+    `network` is the Docker API's network inspect; remote endpoints are listed there as "ep-<id>".
+    An unknown engine version counts as affected only for scope "global" (swarm overlays are "swarm").
+    """
+    if not network or network.get("Driver") != "overlay" or network.get("Scope") != "global":
+        return False
+    match = re.match(r"^(\d+)\.", str(engine_version or ""))
+    if match and int(match.group(1)) >= 23:
+        return False
+    local = [key for key in (network.get("Containers") or {}) if not key.startswith("ep-")]
+    return all(key == container_id for key in local)

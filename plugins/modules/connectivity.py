@@ -189,6 +189,9 @@ notes:
     thread), so the probe image needs nothing but C(sleep), and existing application containers can be used
     with O(container).
   - IPv4 only.
+  - On Docker < 23.0's legacy (cluster-store) overlay, removing the last container of the network on a host
+    leaves a dockerd thread in the deleted sandbox's network namespace (a Docker bug, fixed in 23.0). O(state=absent)
+    warns when its probe was that container. Keep one long-lived container on the network on every host.
   - The state files of the probe server are in C(/run/crosshost-connectivity/). The server's process name is
     C(crosshost-probe).
 seealso:
@@ -896,6 +899,19 @@ def tested(module, client, p, peers):
     return {"changed": False, "probe": info, "row": results, "broken": broken}
 
 
+def kv_teardown(client, container, network):
+    """Whether removing `container` tears down a legacy overlay's sandbox on Docker < 23.0 (cx.kv_sandbox_teardown)."""
+    endpoint, _names = attachment(container, network)
+    try:
+        inspected = client.inspect_network((endpoint or {}).get("NetworkID") or network)
+        if not cx.kv_sandbox_teardown(inspected, container.get("Id"), None):
+            return False  # not a legacy overlay, or another local container holds its sandbox
+        version = client.version().get("Version")
+    except (APIError, NotFound):
+        return False
+    return cx.kv_sandbox_teardown(inspected, container.get("Id"), version)
+
+
 def absent(module, client, p, peers):
     name = p["container"] or p["name"]
     removed = []
@@ -941,7 +957,10 @@ def absent(module, client, p, peers):
                 module.warn("could not remove count rule -t %s -A %s %s: %s"
                             % (rule["table"], rule["chain"], rule["spec"], err.strip()))
         if own_container:
+            teardown = kv_teardown(client, container, p["network"])
             remove_container(client, name)
+            if teardown:
+                module.warn(cx.KV_SANDBOX_LEAK % ("probe " + name, p["network"]))
         for path in (state_path(name), log_path(name)):
             try:
                 os.unlink(path)

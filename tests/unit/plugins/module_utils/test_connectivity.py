@@ -506,3 +506,31 @@ def test_a_hosts_results_without_its_probe_are_not_used():
     stale["probe"] = None  # this run's probe did not start; the row is left from an earlier run
     rep = cx.report({"h1": stale, "h2": host("10.0.1.3")}, ["h1", "h2"])
     assert rep["matrix"]["h1"]["h2"]["kind"] == "no_probe"
+
+
+# Docker 20.10's `docker network inspect` of a legacy (cluster-store) overlay, as seen in the lab: local
+# containers are keyed by container id, remote endpoints by "ep-<endpoint id>".
+KV_NET = {"Driver": "overlay", "Scope": "global", "Containers": {
+    "805f100bc939": {"Name": "probe-h2"},
+    "ep-a3ecb4e36ce7": {"Name": "probe-h1"}}}
+
+
+def test_kv_teardown_when_the_probe_is_the_last_local_container():
+    assert cx.kv_sandbox_teardown(KV_NET, "805f100bc939", "20.10.24+dfsg1")
+    assert cx.kv_sandbox_teardown(dict(KV_NET, Containers={}), "805f100bc939", "20.10.24")  # already left
+
+
+def test_kv_no_teardown_while_another_local_container_holds_the_sandbox():
+    net = dict(KV_NET, Containers=dict(KV_NET["Containers"], keeper1234={"Name": "kv-keeper-h2"}))
+    assert not cx.kv_sandbox_teardown(net, "805f100bc939", "20.10.24+dfsg1")
+
+
+@pytest.mark.parametrize("network, version", [
+    (dict(KV_NET, Scope="swarm"), "20.10.24"),      # swarm overlay: no watchMiss goroutine
+    (dict(KV_NET, Driver="bridge", Scope="local"), "20.10.24"),
+    (KV_NET, "23.0.0"),                              # fixed (and cluster-store is gone)
+    (KV_NET, "28.5.2+dfsg4"),
+    (None, "20.10.24"),
+])
+def test_kv_teardown_only_for_legacy_overlays_before_23(network, version):
+    assert not cx.kv_sandbox_teardown(network, "805f100bc939", version)
