@@ -403,6 +403,22 @@ def _sender_hint(driver):
 
 def judge(cell, src="this host", dst="the peer", src_ev=None, dst_ev=None, expect_source="container",
           by_name=False, driver=None):
+    """Status and likely cause of one ordered pair (see _judge). A broken pair where a host's dockerd
+    does not use its daemon.json yet (evidence `daemon_pending`) says so first: that is the cause to fix."""
+    verdict = _judge(cell, src, dst, src_ev, dst_ev, expect_source, by_name, driver)
+    if verdict["status"] == "ok":
+        return verdict
+    pending = [(host, (ev or {}).get("daemon_pending")) for host, ev in ((src, src_ev), (dst, dst_ev))]
+    pending = [(host, reasons) for host, reasons in pending if reasons]
+    if pending:
+        told = "; ".join("on %s (%s)" % (host, "; ".join(reasons)) for host, reasons in pending)
+        verdict = dict(verdict, short="not applied", cause="daemon.json is not applied %s: restart dockerd (crosshost.docker.docker_daemon "
+                                      "with state=applied) and verify again. Before that: %s" % (told, verdict["cause"]))
+    return verdict
+
+
+def _judge(cell, src="this host", dst="the peer", src_ev=None, dst_ev=None, expect_source="container",
+           by_name=False, driver=None):
     """Status and likely cause of one ordered pair.
 
     cell: the sender's results for the peer (the connectivity module's `row[peer]`: icmp, tcp,

@@ -390,6 +390,13 @@ evidence:
     ip_forward:
       description: net.ipv4.ip_forward.
       type: int
+    daemon_pending:
+      description:
+        - Why this host's dockerd does not use its C(/etc/docker/daemon.json) yet (for example C(bip) differs from
+          docker0's address, or the file changed after dockerd started); empty when it does. A broken pair on such a
+          host is reported as "daemon.json is not applied".
+      type: list
+      elements: str
     seen:
       description: Source addresses the probe server saw.
       type: list
@@ -424,6 +431,9 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity as cx
+from ansible_collections.crosshost.docker.plugins.module_utils import _daemon_state as daemon_state
+from ansible_collections.crosshost.docker.plugins.module_utils._docker_daemon import DockerDaemonError
+from ansible_collections.crosshost.docker.plugins.module_utils._engine import running_dockerd
 from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity_probe as probe_lib
 from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import (
     docker_unreachable_message,
@@ -632,6 +642,34 @@ def state_files(keep):
     return found
 
 
+def delete_rules(module, rules):
+    """Remove our count rules (iptables -D); a rule that will not go is a warning, not a failure."""
+    iptables = module.get_bin_path("iptables") if rules else None
+    for rule in rules:
+        rc, _out, err = module.run_command([iptables, "-w", "-t", rule["table"], "-D", rule["chain"]] + rule["tokens"])
+        if rc != 0:
+            module.warn("could not remove count rule -t %s -A %s %s: %s"
+                        % (rule["table"], rule["chain"], rule["spec"], err.strip()))
+
+
+DAEMON_JSON = "/etc/docker/daemon.json"
+
+
+def daemon_pending(client):
+    """Why this host's dockerd does not use its daemon.json yet ([] when it does or cannot be told)."""
+    pid, _exe = running_dockerd()
+    try:
+        bridge = client.inspect_network("bridge")
+        info = client.info()
+        version = client.version().get("Version")
+    except (APIError, NotFound):
+        bridge = info = version = None
+    try:
+        return daemon_state.pending(DAEMON_JSON, [], pid, bridge, info, version, lambda: None)
+    except DockerDaemonError as exc:
+        return [str(exc).split(": fix the file")[0]]
+
+
 def prune(module, client, p):
     """Remove what earlier probes left on this host (a killed run, say), except this task's probe.
 
@@ -680,15 +718,14 @@ def prune(module, client, p):
     if not module.check_mode:
         for pid, (starttime, _probe) in servers.items():
             probe_lib.stop_server(pid, starttime)
-        iptables = module.get_bin_path("iptables") if rules else None
-        for rule in rules:
-            rc, _out, err = module.run_command([iptables, "-w", "-t", rule["table"], "-D", rule["chain"]]
-                                               + rule["tokens"])
-            if rc != 0:
-                module.warn("could not remove count rule -t %s -A %s %s: %s"
-                            % (rule["table"], rule["chain"], rule["spec"], err.strip()))
-        for _cname, cid in containers:
+        delete_rules(module, rules)
+        for cname, cid in containers:
+            container = inspect(client, cid) or {}
+            leaks = [net for net in ((container.get("NetworkSettings") or {}).get("Networks") or {})
+                     if kv_teardown(client, container, net)]
             remove_container(client, cid)
+            for net in leaks:
+                module.warn(cx.KV_SANDBOX_LEAK % ("probe " + cname, net))
         for paths in files.values():
             for path in paths:
                 try:
@@ -925,7 +962,8 @@ def absent(module, client, p, peers):
         address = state.get("address")
     parsed = iptables_save(module)
     evidence = {"address": address, "counters": {}, "total": None, "raw_drop": {"rules": 0, "packets": 0}, "forward_policy": None,
-                "ip_forward": read_int("/proc/sys/net/ipv4/ip_forward"), "seen": probe_lib.read_seen(log_path(name))}
+                "ip_forward": read_int("/proc/sys/net/ipv4/ip_forward"), "seen": probe_lib.read_seen(log_path(name)),
+                "daemon_pending": daemon_pending(client)}
     ours = []
     if parsed is not None:
         evidence["counters"] = cx.counters(parsed, name, address)
@@ -949,13 +987,7 @@ def absent(module, client, p, peers):
     if not module.check_mode:
         if state:
             probe_lib.stop_server(state.get("pid"), state.get("starttime"))
-        iptables = module.get_bin_path("iptables") if ours else None
-        for rule in ours:
-            rc, _out, err = module.run_command([iptables, "-w", "-t", rule["table"], "-D", rule["chain"]]
-                                               + rule["tokens"])
-            if rc != 0:
-                module.warn("could not remove count rule -t %s -A %s %s: %s"
-                            % (rule["table"], rule["chain"], rule["spec"], err.strip()))
+        delete_rules(module, ours)
         if own_container:
             teardown = kv_teardown(client, container, p["network"])
             remove_container(client, name)

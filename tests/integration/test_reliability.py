@@ -120,11 +120,27 @@ def test_killed_during_verify_converges_on_rerun(lab):
     assert all(r["changed"] == 0 and r["failed"] == 0 for r in recap(out).values()), recap(out)
 
 
-def test_daemon_json_set_by_hand_and_not_applied_is_applied(lab):
-    """The issue's reproduction: bip and ip-masq written to daemon.json, dockerd not restarted."""
+def set_bip(lab, host, bip, restart):
+    """Write bip into daemon.json (None: remove it), restarting dockerd or not."""
+    change = f"d['bip']='{bip}'" if bip else "d.pop('bip', None)"
+    lab.sh(host, "python3 -c \"import json; p='/etc/docker/daemon.json'; d=json.load(open(p)); "
+                 f"{change}; json.dump(d, open(p, 'w'))\"" + (" && /etc/init.d/docker restart >/dev/null" if restart else ""))
+
+
+def test_daemon_json_set_by_hand_and_not_applied_is_named_by_verify_and_applied_by_the_role(lab):
+    """The issue's reproduction: bip written to daemon.json on two hosts still on Docker's default
+    bridge, dockerd not restarted. The verify role names the cause ("daemon.json is not applied"),
+    and the direct_route role restarts them and converges."""
+    for host in ("h1", "h2"):
+        set_bip(lab, host, None, restart=True)
+        assert docker0(lab, host) == "172.17.0.1/16"
     for host, bip in (("h1", "10.30.1.1/24"), ("h2", "10.30.2.1/24")):
-        lab.sh(host, "python3 -c \"import json; p='/etc/docker/daemon.json'; d=json.load(open(p)); "
-                     f"d['bip']='{bip}'; json.dump(d, open(p, 'w'))\"")
+        set_bip(lab, host, bip, restart=False)
+    proc = lab.ansible("ansible-playbook", "tests/integration/playbooks/verify_bridge.yml", check=False)
+    assert proc.returncode != 0
+    assert "same probe address 172.17.0." in proc.stdout, proc.stdout[-4000:]
+    assert "daemon.json is not applied on h1 (bip is 10.30.1.1/24 in daemon.json, but docker0 has 172.17.0.1/16" \
+        in proc.stdout, proc.stdout[-4000:]
     rc, out = run(lab, "-e", "direct_route_pool=10.30.0.0/16")
     assert rc == 0, out[-6000:]
     assert_all_ok(out)

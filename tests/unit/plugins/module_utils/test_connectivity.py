@@ -534,3 +534,21 @@ def test_kv_no_teardown_while_another_local_container_holds_the_sandbox():
 ])
 def test_kv_teardown_only_for_legacy_overlays_before_23(network, version):
     assert not cx.kv_sandbox_teardown(network, "805f100bc939", version)
+
+
+def test_a_broken_pair_on_a_host_whose_daemon_json_is_not_applied_says_so_first():
+    cell = {"conflict": True, "address": "172.17.0.2"}
+    pending = ["bip is 10.0.1.1/24 in daemon.json, but docker0 has 172.17.0.1/16"]
+    verdict = cx.judge(cell, "h1", "h2", {"daemon_pending": pending}, {"daemon_pending": []})
+    assert verdict["status"] == "FAIL" and verdict["kind"] == "conflict" and verdict["short"] == "not applied"
+    assert verdict["cause"].startswith("daemon.json is not applied on h1 (bip is 10.0.1.1/24 in daemon.json, "
+                                       "but docker0 has 172.17.0.1/16): restart dockerd")
+    assert "same probe address" in verdict["cause"]  # the original cause follows
+    plain = cx.judge(cell, "h1", "h2", {"daemon_pending": []}, None)
+    assert plain["cause"].startswith("h1 and h2 have the same probe address")
+
+
+def test_a_passing_pair_is_not_blamed_on_a_pending_restart():
+    ok = {"icmp": {"ok": True}, "tcp": {"ok": True, "seen": "10.0.0.2"}, "source": "10.0.0.2", "address": "10.0.1.2"}
+    verdict = cx.judge(ok, "h1", "h2", {"daemon_pending": ["x"]}, None)
+    assert verdict["status"] == "ok"

@@ -129,6 +129,14 @@ class FakeClient:
             raise mod.NotFound("network %s not found" % name)
         return {"Name": name, "Driver": self.networks[name]}
 
+    @staticmethod
+    def info():
+        return {"LiveRestoreEnabled": False}
+
+    @staticmethod
+    def version():
+        return {"Version": "20.10.24+dfsg1"}
+
     def close(self):
         pass
 
@@ -138,6 +146,7 @@ def host(tmp_path, monkeypatch):
     """The fake host: Docker client, bin directory, /run dir, and the namespace primitives."""
     client = FakeClient()
     monkeypatch.setattr(mod, "connect", lambda module: client)
+    monkeypatch.setattr(mod, "daemon_pending", lambda client: [])  # the machine's own dockerd is not the host's
     monkeypatch.setattr(mod, "RUN_DIR", str(tmp_path / "run"))
     bindir = tmp_path / "bin"
     bindir.mkdir()
@@ -532,3 +541,14 @@ def test_a_peer_with_this_probes_own_address_is_not_probed(capsys, host, monkeyp
     assert "have the same probe address 172.17.0.2" in result["broken"][0]
     run_module(capsys, {"name": "p", "peers": [{"host": "h2", "address": "172.17.0.2"}], "image": "local/probe:latest"})
     assert host.iptables() == []
+
+
+def test_daemon_pending_reads_daemon_json_and_names_a_broken_file(tmp_path, monkeypatch):
+    """The evidence's daemon_pending: a daemon.json dockerd could not read is named, an absent one is fine."""
+    monkeypatch.setattr(mod, "running_dockerd", lambda: (None, None))
+    monkeypatch.setattr(mod, "DAEMON_JSON", str(tmp_path / "daemon.json"))
+    client = FakeClient()
+    assert mod.daemon_pending(client) == []
+    (tmp_path / "daemon.json").write_text('{\n  # a comment\n  "bip": "10.0.0.1/24"\n}\n')
+    reasons = mod.daemon_pending(client)
+    assert len(reasons) == 1 and "daemon.json is not valid JSON" in reasons[0], reasons
