@@ -5,27 +5,17 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.crosshost.docker.plugins.module_utils._plan_errors import planned
 from ansible_collections.crosshost.docker.plugins.module_utils._macvlan_plan import (
     MacvlanPlanError,
     check_networks,
     check_static_ip,
     plan_ranges,
 )
+from ansible_collections.crosshost.docker.plugins.plugin_utils._planned import filter_outcome
 
 
 def _outcome(call, errors, names=None, hosts=None):
-    """errors='raise': the result, or AnsibleFilterError. errors='return': {result, error: {msg, host} or None}."""
-    if errors not in ("raise", "return"):
-        raise AnsibleFilterError("errors=%r: use 'raise' or 'return'" % (errors,))
-    out = planned(call, MacvlanPlanError, names, hosts)
-    if errors == "return":
-        return out
-    if out["error"]:
-        raise AnsibleFilterError(out["error"]["msg"])
-    return out["result"]
+    return filter_outcome(call, MacvlanPlanError, errors, names, hosts)
 
 
 def macvlan_plan(hosts, subnet=None, gateway=None, range_prefix=None, reserved=None, aux_addresses=None, existing=None,

@@ -5,9 +5,6 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.crosshost.docker.plugins.module_utils._plan_errors import planned
 from ansible_collections.crosshost.docker.plugins.module_utils._overlay_plan import (
     OverlayPlanError,
     check_endpoints,
@@ -17,18 +14,11 @@ from ansible_collections.crosshost.docker.plugins.module_utils._overlay_plan imp
     normalise_networks,
     parse_kv_url,
 )
+from ansible_collections.crosshost.docker.plugins.plugin_utils._planned import filter_outcome
 
 
 def _outcome(call, errors, hosts):
-    """errors='raise': the result, or AnsibleFilterError. errors='return': {result, error: {msg, host} or None}."""
-    if errors not in ("raise", "return"):
-        raise AnsibleFilterError("errors=%r: use 'raise' or 'return'" % (errors,))
-    out = planned(call, OverlayPlanError, None, hosts)
-    if errors == "return":
-        return out
-    if out["error"]:
-        raise AnsibleFilterError(out["error"]["msg"])
-    return out["result"]
+    return filter_outcome(call, OverlayPlanError, errors, None, hosts)
 
 
 def _hosts(*mappings):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.crosshost.docker.plugins.module_utils._plan_errors import planned
 from ansible_collections.crosshost.docker.plugins.module_utils._subnet_plan import SubnetPlanError, plan_subnets
+from ansible_collections.crosshost.docker.plugins.plugin_utils._planned import filter_outcome
 
 
 def subnet_plan(hosts, pool=None, prefix=24, existing=None, overrides=None, reserved=None, host_networks=None,
@@ -21,14 +21,7 @@ def subnet_plan(hosts, pool=None, prefix=24, existing=None, overrides=None, rese
         return plan_subnets(hosts, pool, prefix=prefix, existing=existing, overrides=overrides, reserved=reserved,
                             host_networks=host_networks, provider=provider)
 
-    if errors not in ("raise", "return"):
-        raise AnsibleFilterError("subnet_plan: errors=%r: use 'raise' or 'return'" % (errors,))
-    outcome = planned(run, SubnetPlanError, names, hosts if isinstance(hosts, list) else None)
-    if errors == "return":
-        return outcome
-    if outcome["error"]:
-        raise AnsibleFilterError(outcome["error"]["msg"])
-    return outcome["result"]
+    return filter_outcome(run, SubnetPlanError, errors, names, hosts if isinstance(hosts, list) else None)
 
 
 def direct_routes(hosts, plan, next_hops):
