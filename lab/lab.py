@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The crosshost.docker lab: N Docker hosts on one machine, as network namespaces.
 
-    lab.py up | down | status | inventory-path | inventory-json | etcd
+    lab.py up | down | status | reboot | inventory-path | inventory-json | etcd
 
 Settings come from the environment (the Makefile passes them through):
     LAB_NAME     prefix of every namespace, directory and inventory the lab makes (default: lab)
@@ -12,6 +12,11 @@ Settings come from the environment (the Makefile passes them through):
                  gets a veth named eth1.N on a segment of its own (bridge brvN, 192.168.N.0/24 with
                  the router at .1): Docker accepts it as a macvlan parent, and its segment is isolated
                  like a VLAN's. This kernel has no 802.1q, so these are stand-ins, not VLAN links.
+    LAB_OS       kind of host: `ns` (default) namespace hosts, or `debian12`: whole Debian 12 systems with
+                 systemd, sshd and docker.service, booted by systemd-nspawn in the same namespaces and
+                 reached over SSH as `ops` with sudo (lab/debian12.py)
+    HOST         `reboot` only: which hosts (h1 h2 ..., `rt` for the router, `all` for every host and the
+                 router; default: every Docker host)
     LAB_DIR      where the lab keeps its state (default: <repo>/.lab/<LAB_NAME>)
     LAB_PYTHON   Python interpreter Ansible uses inside the hosts (default: this interpreter)
     CROSSHOST_CACHE  cache of downloaded engines and the probe image (default: ~/.cache/crosshost-docker)
@@ -62,6 +67,18 @@ class LabError(Exception):
     """A problem the user can fix; printed without a traceback."""
 
 
+LAB_OSES = ("ns", "debian12")
+
+
+def debian12():
+    """lab/debian12.py (the full-OS hosts), which uses this module under the name `lab`."""
+    sys.modules.setdefault("lab", sys.modules[__name__])
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    import debian12 as mod
+    return mod
+
+
 def log(msg):
     print(f"lab: {msg}", file=sys.stderr, flush=True)
 
@@ -103,6 +120,9 @@ class Config:
         self.dir = env.get("LAB_DIR") or os.path.join(REPO, ".lab", self.name)
         self.cache = env.get("CROSSHOST_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "crosshost-docker")
         self.python = env.get("LAB_PYTHON") or os.path.abspath(sys.executable)
+        self.os = env.get("LAB_OS") or "ns"
+        if self.os not in LAB_OSES:
+            raise LabError(f"LAB_OS={self.os!r}: use one of {', '.join(LAB_OSES)}")
 
     def engine_of(self, index):
         """Engine of host h<index> (1-based): hosts beyond the list reuse the last entry."""
@@ -116,8 +136,11 @@ class Config:
         return [f"h{i}" for i in range(1, self.hosts + 1)]
 
     def wanted(self):
-        return {"hosts": self.hosts, "engines": [self.engine_of(i) for i in range(1, self.hosts + 1)],
-                "vlans": self.vlans}
+        wanted = {"hosts": self.hosts, "engines": [self.engine_of(i) for i in range(1, self.hosts + 1)],
+                  "vlans": self.vlans}
+        if self.os != "ns":
+            wanted["os"] = self.os
+        return wanted
 
 
 def normalise_engine(value):
@@ -349,6 +372,9 @@ def save_state(cfg, state):
 
 
 def healthy(state):
+    if state.get("os") == "debian12":
+        router = state.get("router", {})
+        return alive(router.get("pid")) and bool(netns_inode(router.get("ns", ""))) and debian12().healthy(state)
     nodes = list(state.get("hosts", {}).values()) + [state.get("router", {})]
     if not all(alive(n.get("pid")) and netns_inode(n.get("ns", "")) for n in nodes):
         return False
@@ -393,6 +419,51 @@ def sysctl(pid, key, value):
     hexec(pid, "sysctl", "-q", "-w", f"{key}={value}")
 
 
+def router_links(cfg):
+    return ["eth0", "eth1"] + [f"eth1.{v}" for v in cfg.vlans]
+
+
+def router_network(cfg, rt_ns, pid):
+    """The router's configuration as it comes up: links, addresses, forwarding on, no redirects."""
+    addresses = {"eth0": f"{ROUTER_IP}/{UNDERLAY.prefixlen}",
+                 "eth1": f"{ROUTER_MACVLAN_IP}/{MACVLAN_SEGMENT.prefixlen}"}
+    addresses.update({f"eth1.{v}": f"192.168.{v}.1/24" for v in cfg.vlans})
+    for link in router_links(cfg):
+        run(["ip", "-n", rt_ns, "link", "set", link, "up"])
+        run(["ip", "-n", rt_ns, "addr", "add", addresses[link], "dev", link])
+    sysctl(pid, "net.ipv4.ip_forward", 1)
+    # A VPC router forwards; it does not send ICMP redirects that would bypass it.
+    for key in ("net.ipv4.conf.all.send_redirects", "net.ipv4.conf.default.send_redirects",
+                "net.ipv4.conf.eth0.send_redirects", "net.ipv4.conf.eth1.send_redirects"):
+        sysctl(pid, key, 0)
+
+
+def reboot_router(cfg, state):
+    """`lab.py reboot` of the router (HOST=rt). It is a namespace, not an OS: a "reboot" does to it what a
+    power cycle does to a router's run-time state. Links go down (neighbour caches and the routes through
+    them go), addresses, every route (all tables, IPv4 and IPv6), policy rules and iptables rules are
+    flushed, then the links, addresses and forwarding settings it was built with come back. Routes added
+    at run time (the "VPC route table") are lost; etcd, if started in its namespace, keeps running."""
+    rt_ns, pid = state["router"]["ns"], state["router"]["pid"]
+    t0 = time.time()
+    for link in router_links(cfg):
+        run(["ip", "-n", rt_ns, "link", "set", link, "down"])
+        run(["ip", "-n", rt_ns, "addr", "flush", "dev", link])
+    for family in ("-4", "-6"):
+        run(["ip", "-n", rt_ns, family, "route", "flush", "table", "all"], check=False)
+    run(["ip", "-n", rt_ns, "rule", "flush"], check=False)
+    for pref, table in (("32766", "main"), ("32767", "default")):
+        run(["ip", "-n", rt_ns, "rule", "add", "pref", pref, "lookup", table], check=False)
+    hexec(pid, "sh", "-c", "for t in filter nat mangle raw; do iptables -t $t -F; iptables -t $t -X; done 2>/dev/null; "
+                           "for c in INPUT FORWARD OUTPUT; do iptables -P $c ACCEPT; done", check=False)
+    # lo down and up: the kernel puts back the local routes of its addresses (127.0.0.1, ::1) flushed above.
+    run(["ip", "-n", rt_ns, "link", "set", "lo", "down"])
+    run(["ip", "-n", rt_ns, "link", "set", "lo", "up"])
+    router_network(cfg, rt_ns, pid)
+    print(f"rt: router namespace reset as after a power cycle in {time.time() - t0:.1f} s "
+          "(links, addresses and forwarding as built; run-time routes and rules gone)")
+
+
 def etc_hosts(cfg):
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", f"{ROUTER_IP}\trt"]
     lines += [f"{UNDERLAY.network_address + HOST_OFFSET + i}\th{i}" for i in range(1, cfg.hosts + 1)]
@@ -404,7 +475,9 @@ def build(cfg):
     roots = {e: engine_root(cfg, e) for e in sorted(set(cfg.wanted()["engines"]))}
     image = probe_image(cfg)
     state = {"name": cfg.name, "config": cfg.wanted(), "hosts": {}, "router": {}, "ul": cfg.ns("ul"),
-             "dir": cfg.dir, "python": cfg.python}
+             "dir": cfg.dir, "python": cfg.python, "os": cfg.os}
+    if cfg.os == "debian12":
+        debian12().preflight(cfg)
     os.makedirs(cfg.dir, exist_ok=True)
     save_state(cfg, state)  # written first, so that `down` finds a half-built lab
 
@@ -423,18 +496,17 @@ def build(cfg):
     run(["ip", "-n", rt_ns, "link", "set", "lo", "up"])
     veth(rt_ns, "eth0", ul, "rt-0", "br0")
     veth(rt_ns, "eth1", ul, "rt-1", "br1")
-    run(["ip", "-n", rt_ns, "addr", "add", f"{ROUTER_IP}/{UNDERLAY.prefixlen}", "dev", "eth0"])
-    run(["ip", "-n", rt_ns, "addr", "add", f"{ROUTER_MACVLAN_IP}/{MACVLAN_SEGMENT.prefixlen}", "dev", "eth1"])
     for v in cfg.vlans:
         veth(rt_ns, f"eth1.{v}", ul, f"rt-v{v}", f"brv{v}")
-        run(["ip", "-n", rt_ns, "addr", "add", f"192.168.{v}.1/24", "dev", f"eth1.{v}"])
-    sysctl(pid, "net.ipv4.ip_forward", 1)
-    # A VPC router forwards; it does not send ICMP redirects that would bypass it.
-    for key in ("net.ipv4.conf.all.send_redirects", "net.ipv4.conf.default.send_redirects",
-                "net.ipv4.conf.eth0.send_redirects", "net.ipv4.conf.eth1.send_redirects"):
-        sysctl(pid, key, 0)
+    router_network(cfg, rt_ns, pid)
     hwrite(pid, "/etc/hostname", "rt\n")
     hwrite(pid, "/etc/hosts", etc_hosts(cfg))
+    if cfg.os == "debian12":
+        debian12().build_hosts(cfg, state, roots, image)
+        state = load_state(cfg)
+        state["up_seconds"] = round(time.time() - t0, 1)
+        save_state(cfg, state)
+        return state
 
     for i, name in enumerate(cfg.host_names, start=1):
         ns = cfg.ns(name)
@@ -530,6 +602,8 @@ def host_vars(cfg, node):
           "ansible_remote_tmp": os.path.join(cfg.dir, "tmp")}
     if "engine" in node:
         hv.update(lab_engine=node["engine"], lab_engine_version=node.get("version", ""))
+    if node.get("kind") == "debian12":
+        hv.update(debian12().host_vars(cfg, node))
     return hv
 
 
@@ -687,7 +761,9 @@ def down(cfg):
 
     # Stop containers and dockerd politely, hosts in parallel.
     def stop_host(h):
-        if alive(h.get("pid")):
+        if h.get("kind") == "debian12":
+            debian12().stop_for_down(h["ns"], h)
+        elif alive(h.get("pid")):
             hexec(h["pid"], "sh", "-c", "ids=$(docker ps -aq 2>/dev/null); [ -z \"$ids\" ] || docker rm -f $ids",
                   check=False, timeout=60)
             hexec(h["pid"], "/etc/init.d/docker", "stop", check=False, timeout=60)
@@ -707,6 +783,8 @@ def down(cfg):
         end_processes(pids)
     for ns in namespaces:
         run(["ip", "netns", "del", ns], check=False)
+    if state.get("os") == "debian12":
+        debian12().remove_cgroups(cfg, list(state.get("hosts", {})))
 
     leftover = lab_namespaces(cfg)
     mounts = [line.split()[4] for line in open("/proc/self/mountinfo") if cfg.dir in line]
@@ -764,11 +842,40 @@ def cmd_down(cfg):
     log(f"lab {cfg.name} removed in {seconds} s")
 
 
+def cmd_reboot(cfg):
+    """Power hosts off and boot them again with their disks (LAB_OS=debian12); HOST=rt resets the router."""
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root: run it with sudo or as root")
+    state = load_state(cfg)
+    if not state or not state.get("hosts"):
+        raise LabError(f"lab {cfg.name} is not up: run `make lab-up LAB_NAME={cfg.name}` first")
+    asked = (os.environ.get("HOST") or "").replace(",", " ").split()
+    names = list(state["hosts"]) + ["rt"] if "all" in asked else (asked or list(state["hosts"]))
+    unknown = [n for n in names if n != "rt" and n not in state["hosts"]]
+    if unknown:
+        raise LabError(f"HOST={' '.join(asked)}: no host {', '.join(unknown)} in lab {cfg.name} "
+                       f"(hosts: {' '.join(state['hosts'])}, router: rt, or all)")
+    hosts = [n for n in names if n != "rt"]
+    if hosts and state.get("os") != "debian12":
+        raise LabError(f"lab {cfg.name} has namespace hosts (LAB_OS=ns): they have no OS of their own to reboot. "
+                       "Use HOST=rt for the router, or a lab made with LAB_OS=debian12")
+    if "rt" in names:
+        reboot_router(cfg, state)
+    if hosts:
+        t0 = time.time()
+        debian12().reboot_hosts(cfg, state, hosts)
+        log(f"rebooted {' '.join(hosts)} in {time.time() - t0:.1f} s")
+
+
 def cmd_status(cfg):
     state = load_state(cfg)
     if state is None:
         print(f"lab {cfg.name}: not up")
         return
+    kind = state.get("os", "ns")
+    what = ("Debian 12 with systemd, booted by systemd-nspawn; ssh as ops" if kind == "debian12"
+            else "namespace hosts, entered with nsenter")
+    print(f"lab {cfg.name}: kind {kind} ({what})")
     print(f"lab {cfg.name}: underlay {UNDERLAY} on {state['ul']}, router {ROUTER_IP} ({state['router'].get('ns')}, "
           f"pid {state['router'].get('pid')}, {'alive' if alive(state['router'].get('pid')) else 'DEAD'})")
     print(f"inventory: {inventory_path(cfg)}")
@@ -840,7 +947,7 @@ def cmd_etcd(cfg):
 
 
 def main(argv):
-    commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "etcd": cmd_etcd,
+    commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "etcd": cmd_etcd, "reboot": cmd_reboot,
                 "inventory-path": lambda cfg: print(inventory_path(cfg)),
                 "inventory-json": lambda cfg: print(json.dumps(inventory_json(cfg), indent=1))}
     if len(argv) != 2 or argv[1] not in commands:

@@ -12,7 +12,8 @@ log() { printf 'bootstrap: %s\n' "$*" >&2; }
 [ "$(id -u)" = 0 ] || { log "must run as root (the lab creates network namespaces)"; exit 1; }
 
 apt_pkgs=(docker.io containerd runc iproute2 iptables busybox-static iperf3 ethtool util-linux procps
-          etcd-server etcd-client python3-venv git make shellcheck iputils-ping)
+          etcd-server etcd-client python3-venv git make shellcheck iputils-ping
+          debootstrap systemd-container socat openssh-client)  # the last line: LAB_OS=debian12 hosts
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

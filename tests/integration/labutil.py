@@ -62,7 +62,10 @@ class Lab:
 
     def sh(self, host, script, check=True, timeout=120):
         """Run a shell script inside a lab host; returns CompletedProcess (text)."""
-        proc = subprocess.run(["nsenter", "-t", str(self.pid(host)), "-n", "-m", "-u", "--", "sh", "-c", script],
+        flags = ["-n", "-m", "-u"]
+        if host != "rt" and self.state["hosts"][host].get("kind") == "debian12":
+            flags += ["-i", "-p"]  # systemd refuses jobs (systemctl restart) from callers outside its PID namespace
+        proc = subprocess.run(["nsenter", "-t", str(self.pid(host)), *flags, "--", "sh", "-c", script],
                               capture_output=True, text=True, timeout=timeout, check=False)
         if check and proc.returncode != 0:
             raise AssertionError(f"{host}: `{script}` failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")

@@ -8,7 +8,10 @@ the isolation were wrong: write daemon.json and sysctl.d files, change iptables,
 """
 import hashlib
 import os
+import shutil
 import subprocess
+
+import pytest
 
 from labutil import Lab
 
@@ -139,6 +142,44 @@ def test_lab_up_and_down_leave_the_machine_unchanged():
         lab.down()
     after = snapshot(lab)
     assert not still_running(processes), "processes of the lab survived lab-down"
+    assert not os.path.exists(lab.dir)
+    assert lab.name + "-" not in out("ip", "netns", "list")
+    for key in before:
+        assert after[key] == before[key], f"{key} differs after lab-down"
+
+
+@pytest.mark.skipif(not all(shutil.which(t) for t in ("systemd-nspawn", "debootstrap", "socat")),
+                    reason="LAB_OS=debian12 needs systemd-nspawn, debootstrap and socat (scripts/bootstrap.sh)")
+def test_debian_lab_up_and_down_leave_the_machine_unchanged():
+    """The same for LAB_OS=debian12 (systemd-nspawn hosts): root in a host writes daemon.json, sysctl.d,
+    /etc/hosts, iptables, tries a global kernel setting, restarts docker through systemd; the machine sees
+    none of it, and lab-down leaves no mount (the hosts' overlays live in private mount namespaces)."""
+    lab = Lab("sfd", hosts=1, engines="28")
+    lab.env["LAB_OS"] = "debian12"
+    before = snapshot(lab)
+    pid_max = open("/proc/sys/kernel/pid_max").read()
+    try:
+        lab.up()
+        lab.sh("h1", """
+            echo '{"bip": "10.77.0.1/24"}' > /etc/docker/daemon.json
+            echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/99-leak-test.conf
+            echo 10.9.9.9 leak >> /etc/hosts
+            iptables -I INPUT -s 10.1.0.0/24 -j ACCEPT
+            systemctl restart docker
+            docker run -d --init --name leak local/probe sleep 600 >/dev/null
+            ! sysctl -q -w kernel.pid_max=32769 2>/dev/null
+            systemctl restart systemd-sysctl
+        """)
+        assert lab.sh("h1", "ip -4 -o addr show docker0").stdout.split()[3] == "10.77.0.1/24"
+        during = snapshot(lab)
+        assert during["files"] == before["files"], "a lab host wrote into the machine's own files"
+        assert during["iptables"] == before["iptables"], "a lab host changed the machine's iptables"
+        assert during["links"] == before["links"] and during["routes"] == before["routes"]
+        assert during["mounts"] - before["mounts"] <= {r for r in during["mounts"] if r[0].startswith("/run/netns/")}
+        assert open("/proc/sys/kernel/pid_max").read() == pid_max
+    finally:
+        lab.down()
+    after = snapshot(lab)
     assert not os.path.exists(lab.dir)
     assert lab.name + "-" not in out("ip", "netns", "list")
     for key in before:
