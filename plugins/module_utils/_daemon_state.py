@@ -116,13 +116,19 @@ def read_applied():
         return {}
 
 
-def mark_applied(path):
-    """After a reload: the current content of `path` is what dockerd uses (a restart clears the need anyway)."""
-    _path, _mtime, digest = file_facts(path)
-    if digest is None:
-        return
+def mark_applied(*paths):
+    """After a restart or reload that dockerd took: the current content of ``paths`` is what it uses.
+
+    So a file rewritten later with the same content (``cp`` of a backup, say) is not taken for a pending
+    change, although it is newer than dockerd. The mark lives in /run: a reboot forgets it, and dockerd
+    starts after the files then anyway."""
     data = read_applied()
-    data[path] = digest
+    for path in paths:
+        _path, _mtime, digest = file_facts(path)
+        if digest is None:
+            data.pop(path, None)
+        else:
+            data[path] = digest
     try:
         os.makedirs(os.path.dirname(APPLIED_MARK), exist_ok=True)
         tmp = APPLIED_MARK + ".tmp"

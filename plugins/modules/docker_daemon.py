@@ -619,8 +619,10 @@ def do_restart(module, daemon, op, result, before):
                      **result)
 
 
-def finish_up(module, daemon, result, before, t0):
-    """Fill the result once the API answers."""
+def finish_up(module, daemon, result, before, t0, applied=True):
+    """Fill the result once the API answers; with `applied`, note that dockerd now uses its files."""
+    if applied:
+        daemon_state.mark_applied(module.params["daemon_json_path"], *module.params["config_files"])
     result["seconds"] = round(time.time() - t0, 2)
     result["pid_after"] = dockerd_pid()
     version = api_json(daemon.address, "/version") or {}
@@ -647,11 +649,10 @@ def do_reload(module, daemon, result, before):
     if outcome != "rejected":
         if outcome is None:
             module.warn("could not confirm from dockerd's log that it reloaded its configuration")
-        finish_up(module, daemon, result, before, t0)
+        finish_up(module, daemon, result, before, t0, applied=outcome == "reloaded")
         if result["pid_after"] != before["pid"]:
             module.fail_json(msg="dockerd's PID changed during the reload (%s -> %s)" % (before["pid"], result["pid_after"]),
                              **result)
-        daemon_state.mark_applied(path)
         result["msg"] = "reloaded dockerd's configuration (PID %s)" % result["pid_after"]
         module.exit_json(**result)
 
@@ -659,17 +660,17 @@ def do_reload(module, daemon, result, before):
     msg = ("dockerd rejected the configuration on reload and keeps running with its previous one; dockerd said: %s."
            % " | ".join(lines))
     if rollback is None:
-        finish_up(module, daemon, result, before, t0)
+        finish_up(module, daemon, result, before, t0, applied=False)
         module.fail_json(msg=msg + (" No rollback_file was given: %s was left as it is, and dockerd will refuse to "
                                     "start with it at its next restart." % path), **result)
     try:
         result["failed_config"] = daemon.restore(rollback, path, params["keep_failed_config"])
     except OSError as exc:
-        finish_up(module, daemon, result, before, t0)
+        finish_up(module, daemon, result, before, t0, applied=False)
         module.fail_json(msg=msg + " Restoring %s from %s failed: %s." % (path, rollback, to_native(exc)), **result)
     result["rolled_back"] = True
     outcome2, lines2, t1 = send_reload(module, daemon, before["pid"])
-    finish_up(module, daemon, result, before, t1)
+    finish_up(module, daemon, result, before, t1, applied=outcome2 != "rejected")
     kept = " (the rejected file is kept as %s)" % result["failed_config"] if result["failed_config"] else ""
     if outcome2 == "reloaded":
         second = "dockerd accepted it"

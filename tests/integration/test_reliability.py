@@ -124,7 +124,9 @@ def set_bip(lab, host, bip, restart):
     """Write bip into daemon.json (None: remove it), restarting dockerd or not."""
     change = f"d['bip']='{bip}'" if bip else "d.pop('bip', None)"
     lab.sh(host, "python3 -c \"import json; p='/etc/docker/daemon.json'; d=json.load(open(p)); "
-                 f"{change}; json.dump(d, open(p, 'w'))\"" + (" && /etc/init.d/docker restart >/dev/null" if restart else ""))
+                 f"{change}; json.dump(d, open(p, 'w'))\"")
+    if restart:  # without a bip, dockerd keeps the address docker0 has: remove the bridge while it is down
+        lab.sh(host, "/etc/init.d/docker stop >/dev/null; ip link del docker0; /etc/init.d/docker start >/dev/null")
 
 
 def test_daemon_json_set_by_hand_and_not_applied_is_named_by_verify_and_applied_by_the_role(lab):
