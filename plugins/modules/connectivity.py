@@ -667,7 +667,7 @@ def daemon_pending(client):
     try:
         return daemon_state.pending(DAEMON_JSON, [], pid, bridge, info, version, lambda: None)
     except DockerDaemonError as exc:
-        return [str(exc).split(": fix the file")[0]]
+        return [str(exc).split(": fix the file", maxsplit=1)[0]]
 
 
 def prune(module, client, p):
