@@ -413,6 +413,26 @@ def upper_put(lowers, upper, rel, content, mode=0o644, uid=0, gid=0):
     os.chmod(path, mode)
 
 
+def upper_symlink(lowers, upper, rel, target):
+    """A symbolic link in a host's writable layer (parent directories as upper_put makes them)."""
+    upper_put(lowers, upper, rel, "")
+    path = os.path.join(upper, *rel.strip("/").split("/"))
+    os.unlink(path)
+    os.symlink(target, path)
+    os.lchown(path, 0, 0)
+
+
+# systemd-networkd runs on every host, as on Ubuntu and Debian cloud images. No .network file of the
+# image matches the lab's links (eth0, eth1, the VLAN stand-ins: the lab plumbs them before the boot),
+# so it leaves them unmanaged; it brings up what a module persists in /etc/systemd/network (the link
+# module's shims and VLANs). systemctl enable, done in the host's layer.
+NETWORKD_ENABLE = {
+    "etc/systemd/system/multi-user.target.wants/systemd-networkd.service": "/lib/systemd/system/systemd-networkd.service",
+    "etc/systemd/system/sockets.target.wants/systemd-networkd.socket": "/lib/systemd/system/systemd-networkd.socket",
+    "etc/systemd/system/dbus-org.freedesktop.network1.service": "/lib/systemd/system/systemd-networkd.service",
+}
+
+
 def ops_ids(base):
     with open(os.path.join(base, "etc/passwd")) as f:
         for line in f:
@@ -434,7 +454,7 @@ def lab_key(cfg):
 
 def prepare_host(cfg, name, index, ip, base, lowers):
     """A new host's directory and the files that make it this host: hostname, hosts, machine-id, its own
-    SSH host key, the lab key for ops."""
+    SSH host key, the lab key for ops, systemd-networkd enabled."""
     hostdir = os.path.join(cfg.dir, "nodes", name)
     for d in ("upper", "work", "docker", "root"):
         os.makedirs(os.path.join(hostdir, d), exist_ok=True)
@@ -444,6 +464,8 @@ def prepare_host(cfg, name, index, ip, base, lowers):
     upper_put(lower, upper, "etc/hostname", f"{name}\n")
     upper_put(lower, upper, "etc/hosts", L.etc_hosts(cfg).replace("127.0.0.1\tlocalhost", f"127.0.0.1\tlocalhost\n127.0.1.1\t{name}", 1))
     upper_put(lower, upper, "etc/machine-id", os.urandom(16).hex() + "\n", 0o444)
+    for rel, target in NETWORKD_ENABLE.items():
+        upper_symlink(lower, upper, rel, target)
     hostkey = os.path.join(hostdir, "ssh_host_ed25519_key")
     L.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{name}", "-f", hostkey])
     upper_put(lower, upper, "etc/ssh/ssh_host_ed25519_key", open(hostkey).read(), 0o600)

@@ -443,7 +443,9 @@ def reboot_router(cfg, state):
     power cycle does to a router's run-time state. Links go down (neighbour caches and the routes through
     them go), addresses, every route (all tables, IPv4 and IPv6), policy rules and iptables rules are
     flushed, then the links, addresses and forwarding settings it was built with come back. Routes added
-    at run time (the "VPC route table") are lost; etcd, if started in its namespace, keeps running."""
+    at run time are lost; those the route_table module persisted (linux_persist: its scripts in the
+    router's /etc/crosshost-docker) are put back by the router's boot (router_boot_scripts), as on a
+    Linux router that runs them at boot. etcd, if started in its namespace, keeps running."""
     rt_ns, pid = state["router"]["ns"], state["router"]["pid"]
     t0 = time.time()
     for link in router_links(cfg):
@@ -460,8 +462,25 @@ def reboot_router(cfg, state):
     run(["ip", "-n", rt_ns, "link", "set", "lo", "down"])
     run(["ip", "-n", rt_ns, "link", "set", "lo", "up"])
     router_network(cfg, rt_ns, pid)
+    booted = router_boot_scripts(pid)
     print(f"rt: router namespace reset as after a power cycle in {time.time() - t0:.1f} s "
-          "(links, addresses and forwarding as built; run-time routes and rules gone)")
+          "(links, addresses and forwarding as built; run-time routes and rules gone"
+          + (f"; boot scripts run: {' '.join(booted)})" if booted else ")"))
+
+
+ROUTER_BOOT_SCRIPTS = "/etc/crosshost-docker"
+
+
+def router_boot_scripts(pid):
+    """The router's boot mechanism: it has no systemd, so, as the route_table module asks of such a
+    router (linux_persist), its boot runs the scripts the module persisted in the router's own /etc
+    (an overlay private to the router: .lab/<name>/nodes/rt/upper-etc). Returns the scripts run."""
+    proc = run(["nsenter", "-t", str(pid), "-n", "-m", "-u", "--", "sh", "-c",
+                f'for f in {ROUTER_BOOT_SCRIPTS}/routes*.sh; do [ -f "$f" ] || continue; '
+                'sh "$f" >&2 || echo "boot script $f failed" >&2; echo "$f"; done'], check=False)
+    if proc.stderr.strip():
+        print(f"rt: {proc.stderr.strip()}", file=sys.stderr)
+    return proc.stdout.split()
 
 
 def etc_hosts(cfg):
@@ -849,6 +868,9 @@ def cmd_reboot(cfg):
     state = load_state(cfg)
     if not state or not state.get("hosts"):
         raise LabError(f"lab {cfg.name} is not up: run `make lab-up LAB_NAME={cfg.name}` first")
+    # The lab as it was made, not as this shell's LAB_* say: a reboot must not drop the VLAN stand-ins
+    # of a lab made with LAB_VLANS when `make lab-reboot` is run without it.
+    cfg.vlans = list(state.get("config", {}).get("vlans", cfg.vlans))
     asked = (os.environ.get("HOST") or "").replace(",", " ").split()
     names = list(state["hosts"]) + ["rt"] if "all" in asked else (asked or list(state["hosts"]))
     unknown = [n for n in names if n != "rt" and n not in state["hosts"]]

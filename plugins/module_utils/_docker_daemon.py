@@ -499,10 +499,20 @@ def _dechunk(body):
 # Messages
 
 
+# Lines of systemd or systemctl about the unit, not dockerd's own words.
+_SERVICE_MANAGER_LINE = re.compile(r"^(docker\.service: |Failed to start |Job for docker\.service |See \"systemctl )")
+
+
 def _said(lines, limit=6):
+    """At most `limit` lines, in their order: dockerd's own first in the choice (a systemd unit that
+    restarts a failing dockerd adds more lines of its own than dockerd wrote, after them), then the
+    service manager's latest."""
     if not lines:
         return "dockerd printed no error line we could find"
-    return "dockerd said: " + " | ".join(lines[-limit:])
+    own = [i for i, line in enumerate(lines) if not _SERVICE_MANAGER_LINE.match(line)][-limit:]
+    others = [i for i in range(len(lines)) if i not in own]
+    chosen = sorted(own + others[len(others) - (limit - len(own)):] if len(own) < limit else own)
+    return "dockerd said: " + " | ".join(lines[i] for i in chosen)
 
 
 def failure_message(what, why, error_lines, daemon_json_path, rollback_file=None, restored=False,

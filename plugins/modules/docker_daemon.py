@@ -110,7 +110,9 @@ options:
         it uses V(sysvinit) (C(/etc/init.d/docker restart) directly).
       - V(systemd) runs C(systemctl restart|start|reload docker.service). Before a restart or start it runs
         C(systemctl daemon-reload) when systemd says the unit's files changed (C(NeedDaemonReload=yes), for
-        example after a new drop-in), so that the new unit settings are used. After a failed start it runs
+        example after a changed drop-in), or when a drop-in of O(config_files) in C(docker.service.d/) exists but is
+        not among the unit's loaded drop-ins (systemd does not notice a first drop-in in a new directory), so that
+        the new unit settings are used. After a failed start it runs
         C(systemctl reset-failed docker.service) before starting again, so that systemd's start rate limit
         does not block the rollback.
     type: str
@@ -465,8 +467,17 @@ class Daemon:
         """systemd: `systemctl daemon-reload` when the unit's files changed (a new drop-in). Returns whether it ran."""
         if self.manager != "systemd":
             return False
-        rc, out, _err = self.module.run_command([self.systemctl, "show", SYSTEMD_UNIT, "--property=NeedDaemonReload"])
-        if rc != 0 or out.strip().lower() != "needdaemonreload=yes":
+        rc, out, _err = self.module.run_command([self.systemctl, "show", SYSTEMD_UNIT,
+                                                 "--property=NeedDaemonReload", "--property=DropInPaths"])
+        props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line) if rc == 0 else {}
+        # systemd notices a changed drop-in (NeedDaemonReload) but not a drop-in in a directory it did not
+        # watch when it loaded the unit (a first docker.service.d/*.conf): a drop-in of config_files that
+        # exists and that the unit does not list needs a daemon-reload too.
+        loaded = set(props.get("DropInPaths", "").split())
+        new_dropins = [f for f in self.module.params.get("config_files") or []
+                       if os.path.basename(os.path.dirname(f)) == SYSTEMD_UNIT + ".d" and f.endswith(".conf")
+                       and os.path.isfile(f) and os.path.realpath(f) not in loaded and f not in loaded]
+        if props.get("NeedDaemonReload", "").lower() != "yes" and not new_dropins:
             return False
         rc, _out, err = self.module.run_command([self.systemctl, "daemon-reload"])
         if rc != 0:

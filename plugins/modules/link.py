@@ -90,8 +90,8 @@ options:
     default: false
   persist_backend:
     description:
-      - Where to persist. V(auto) detects it - V(networkd) when systemd-networkd runs (C(/run/systemd/netif) exists
-        or C(systemctl is-active systemd-networkd) succeeds); else V(ifupdown) when C(/etc/network/interfaces) and
+      - Where to persist. V(auto) detects it - V(networkd) when systemd-networkd runs (C(systemctl is-active systemd-networkd)
+        succeeds where systemd runs the host; elsewhere C(/run/systemd/netif) exists); else V(ifupdown) when C(/etc/network/interfaces) and
         C(ifup) exist; else V(nm) when C(nmcli) is installed; else V(none), with a warning.
       - V(networkd) - C(/etc/systemd/network/60-crosshost-<name>.netdev) and C(.network), and a drop-in
         C(60-crosshost-<name>.conf) with C(VLAN=), C(MACVLAN=) (or, for a parent, C([Link]) C(MTUBytes=) and
@@ -249,11 +249,14 @@ def ours(text):
 
 
 def detect(module):
-    networkd = os.path.isdir("/run/systemd/netif")
     systemctl = module.get_bin_path("systemctl")
-    if not networkd and systemctl and os.path.isdir("/run/systemd/system"):
+    if systemctl and os.path.isdir("/run/systemd/system"):
+        # Ask systemd: /run/systemd/netif is made at every boot by systemd's tmpfiles (Debian, Ubuntu)
+        # whether networkd runs or not, so on an ifupdown host it would pick files nothing reads.
         rc, _out, _err = module.run_command([systemctl, "is-active", "--quiet", "systemd-networkd"])
         networkd = rc == 0
+    else:
+        networkd = os.path.isdir("/run/systemd/netif")
     ifupdown = os.path.isfile("/etc/network/interfaces") and module.get_bin_path("ifup") is not None
     return dict(networkd=networkd, ifupdown=ifupdown, nmcli=module.get_bin_path("nmcli") is not None)
 
@@ -287,7 +290,11 @@ def networkd_changes(spec, parent):
     """({path: text or None}, info): files of ours to write (text) or remove (None)."""
     name = spec["name"]
     want = {}
-    for path in our_networkd_files(name, spec["kind"]):
+    stale = our_networkd_files(name, spec["kind"])
+    if spec["kind"] == "parent":
+        # A parent is not ours to create: a .netdev of ours for it (written when it was managed as a VLAN) goes.
+        stale += [p for p in our_networkd_files(name, "vlan") if p.endswith(".netdev")]
+    for path in stale:
         want[path] = None
     if spec["state"] == "present":
         base, base_ours = parent_network_file(parent)
@@ -412,7 +419,12 @@ def main():
         result["actions"] = list(plan["actions"])
         future = _links.after(spec, actual, parent)
 
-        # Persistence: files (networkd, ifupdown) or nmcli commands (nm).
+        # Persistence: files (networkd, ifupdown) or nmcli commands (nm). A stand-in (accept_existing) is
+        # not ours to create: only what we set on it is persisted, as for a parent (no VLAN netdev of ours,
+        # which would make networkd try to create a VLAN over the link that stands in for it).
+        pspec, pparent = spec, parent_name
+        if plan["stand_in"] and spec["state"] == "present":
+            pspec, pparent = dict(spec, kind="parent", link=None, vlan_id=None, promisc=None), spec["name"]
         backend = "none"
         if spec["state"] == "present" and p["persist"]:
             facts = detect(module) if p["persist_backend"] == "auto" else {}
@@ -429,12 +441,12 @@ def main():
                 nm_cmds, nm_con, before, after = nm_plan(module, spec, nmcli)
                 nm_text = (before, after)
         elif backend == "networkd":
-            files = networkd_changes(spec, parent_name)
+            files = networkd_changes(pspec, pparent)
         elif backend == "ifupdown":
-            files = ifupdown_changes(module, spec)
+            files = ifupdown_changes(module, pspec)
         elif backend == "nm":
             nmcli = module.get_bin_path("nmcli", required=True)
-            nm_cmds, nm_con, before, after = nm_plan(module, spec, nmcli)
+            nm_cmds, nm_con, before, after = nm_plan(module, pspec, nmcli)
             nm_text = (before, after)
         files = dict((k, v) for k, v in files.items() if read_text(k) != v)
         for path in sorted(files):
@@ -443,8 +455,8 @@ def main():
             result["actions"].append(" ".join(cmd))
         kept = []
         if backend == "networkd":
-            kept = our_networkd_files(spec["name"], spec["kind"])
-            base = _links.networkd_base_path(parent_name)
+            kept = our_networkd_files(spec["name"], pspec["kind"])
+            base = _links.networkd_base_path(pparent)
             if ours(read_text(base)) and files.get(base, "") is not None:
                 kept.append(base)
         elif backend == "ifupdown" and ours(read_text(_links.ifupdown_path(spec["name"]))):

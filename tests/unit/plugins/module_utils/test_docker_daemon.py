@@ -734,3 +734,21 @@ def test_applied_restarts_or_starts():
     assert dd.plan("applied", True, True)["op"] == "restart"
     assert dd.plan("applied", False, False)["op"] == "start"
     assert dd.plan("applied", False, True)["op"] == "restart"
+
+
+def test_failure_message_keeps_dockerd_own_line_before_systemd_repeats():
+    """Under systemd, a dockerd refusing daemon.json is restarted until the start limit: systemd's lines
+    outnumber dockerd's one line, which the message must still show (found on the debian12 lab)."""
+    own = ("unable to configure the Docker daemon with file /etc/docker/daemon.json: the following directives "
+           "don't match any configuration option: crosshost-no-such-key")
+    systemd = ["docker.service: Main process exited, code=exited, status=1/FAILURE",
+               "docker.service: Failed with result 'exit-code'.",
+               "Failed to start docker.service - Docker Application Container Engine.",
+               "docker.service: Start request repeated too quickly.",
+               "Job for docker.service failed because the control process exited with error code.",
+               "See \"systemctl status docker.service\" and \"journalctl -xeu docker.service\" for details."]
+    msg = dd.failure_message(WHAT, WHY, [own] + systemd, "/etc/docker/daemon.json")
+    said = msg.split("dockerd said: ", 1)[1]
+    assert said.startswith(own + " | docker.service: Failed with result")
+    assert said.count(" | ") == 5 and "Start request repeated too quickly" in said
+    assert dd._said(systemd[:2]) == "dockerd said: " + " | ".join(systemd[:2])
