@@ -277,7 +277,7 @@ class TestOverlaySwarm:
         # By IP with the true source, and by name (the swarm's DNS), on containers started now. When every
         # host boots at once, a worker's dockerd tries to join the gossip cluster before the manager's
         # listens ("Error in joining gossip cluster: join will be retried in background") and the data
-        # path between the hosts comes back only with Docker's background retry (measured: about 60-80 s).
+        # path between the hosts comes back only with Docker's background retry (measured: 0 s or 80-90 s).
         # Nothing of ours is missing then; the test waits for it and prints how long it took.
         _matrix, took = assert_matrix(ov, "sw_net after rebooting every host, nothing re-applied", network="sw_net",
                                       within=150)
