@@ -556,12 +556,19 @@ def build(cfg):
     def start_docker(name, h):
         try:
             hexec(h["pid"], "/etc/init.d/docker", "start", timeout=120)
-            with open(image, "rb") as f:
-                proc = subprocess.run(["nsenter", "-t", str(h["pid"]), "-n", "-m", "-u", "--", "docker", "import",
-                                       "--change", 'CMD ["/bin/sh"]', "--change", "ENV PATH=/usr/bin:/bin:/sbin",
-                                       "-", IMAGE], stdin=f, capture_output=True, timeout=120, check=False)
-            if proc.returncode != 0:
-                raise LabError(f"docker import failed: {proc.stderr.decode().strip()}")
+            # On a loaded machine a just-started dockerd has refused an import once (exit 1, no message):
+            # try three times before giving up, and say what the last try returned.
+            for attempt in range(3):
+                with open(image, "rb") as f:
+                    proc = subprocess.run(["nsenter", "-t", str(h["pid"]), "-n", "-m", "-u", "--", "docker", "import",
+                                           "--change", 'CMD ["/bin/sh"]', "--change", "ENV PATH=/usr/bin:/bin:/sbin",
+                                           "-", IMAGE], stdin=f, capture_output=True, timeout=120, check=False)
+                if proc.returncode == 0:
+                    break
+                time.sleep(1 + attempt)
+            else:
+                raise LabError(f"docker import failed 3 times (exit {proc.returncode}): "
+                               f"{(proc.stderr or proc.stdout).decode().strip() or 'no message'}")
             h["version"] = hexec(h["pid"], "docker", "version", "--format", "{{.Server.Version}}").stdout.strip()
         except (LabError, subprocess.TimeoutExpired) as e:
             errors.append(f"host {name}: {e}")
