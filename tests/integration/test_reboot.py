@@ -21,7 +21,13 @@ for real Linux routers, and with a table that survives by itself the lab could n
 forgets to persist its routes: before this test the role did not persist them, and the rerun after a
 reboot re-added them ("Routes in the VPC router" changed).
 
-One 2-host lab (Docker 20.10 and 28); skipped, with the reason, where test_lab_debian.py is skipped.
+macvlan (parents, the VLAN stand-in, shims), overlay swarm and overlay kv (Docker 20.10, the lab's
+etcd): converge, reboot every host and the router, containers reach each other with true source IPs
+(and by name on the overlays) with nothing re-applied, then a rerun with the verify role reports
+changed=0. And systemd paths of docker_daemon: restart + rollback, a drop-in + daemon-reload.
+
+A 2-host debian12 lab per class (Docker 20.10 and 28; 20.10 only for kv); skipped, with the reason,
+where test_lab_debian.py is skipped. About 3.5-5 min here (the swarm case can wait up to 90 s).
 """
 import json
 import os
@@ -30,7 +36,7 @@ import time
 
 import pytest
 
-from labutil import container_ip, run_task, source_matrix, start_probes
+from labutil import container_ip, run_task, seen_source, source_matrix, start_probes
 from test_lab_debian import REASON, DebianLab
 
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
@@ -40,13 +46,15 @@ PLAYBOOK = "playbooks/direct_route.yml"
 NO_VERIFY = ("-e", "direct_route_verify=false")
 
 
-def debian_lab(suffix, vlans=""):
-    lab = DebianLab(suffix, hosts=2, engines="20.10 28")
+def debian_lab(suffix, vlans="", engines="20.10 28", etcd=False):
+    lab = DebianLab(suffix, hosts=2, engines=engines)
     if vlans:
         lab.env["LAB_VLANS"] = vlans
     t0 = time.time()
     try:
         lab.up()
+        if etcd:
+            lab.lab("etcd")
         print(f"\ndebian12 lab {lab.name} up in {time.time() - t0:.1f} s")
         yield lab
     finally:
@@ -295,6 +303,51 @@ class TestOverlaySwarm:
         assert "2 pairs, 0 broken" in proc.stdout, proc.stdout[-3000:]
 
 
+# --- overlay (kv, Docker 20.10, the lab's etcd in the router namespace) ---------------------------
+
+KV = {"overlay_backend": "kv", "overlay_kv_url": "etcd://192.168.1.1:2379",
+      "overlay_networks": [{"name": "kv_net", "subnet": "10.30.0.0/24"}], "overlay_verify_image": "local/probe:latest"}
+
+
+@pytest.fixture(scope="class")
+def kv():
+    yield from debian_lab("rk", engines="20.10", etcd=True)
+
+
+class TestOverlayKv:
+    """The legacy overlay: daemon.json's cluster-store, the networks in etcd (it keeps running when the
+    router reboots), the role's keeper containers (restart=always) come back with docker.service."""
+
+    def test_reboot_all(self, kv):
+        extra = ("-e", json.dumps(KV))
+        t0 = time.time()
+        kv.ansible("ansible-playbook", "playbooks/overlay.yml", *extra)
+        print(f"\noverlay (kv) converged and verified in {time.time() - t0:.1f} s")
+        t0 = time.time()
+        out = kv.reboot("all")
+        print(f"reboot of h1, h2 and rt: {time.time() - t0:.1f} s\n{out.strip()}")
+        for h in HOSTS:
+            assert f"crosshost-kv-keeper-kv_net-{h}" in kv.ssh(h, "sudo -n docker ps --format '{{.Names}}'").stdout
+        # Endpoint names are cluster-wide on a kv network: probes named per host.
+        for h in HOSTS:
+            kv.sh(h, f"docker run -d --init --name kvs-{h} --network kv_net local/probe:latest "
+                     f"nc -ll -p 5000 -e netstat -tn >/dev/null && "
+                     f"docker run -d --init --name kvc-{h} --network kv_net local/probe:latest sleep 3600 >/dev/null")
+        t0 = time.time()
+        while True:
+            seen = {(h, p): seen_source(kv, h, f"kvs-{p}", container=f"kvc-{h}") for h, p in (("h1", "h2"), ("h2", "h1"))}
+            want = {(h, p): container_ip(kv, h, f"kvc-{h}") for h, p in seen}
+            if seen == want or time.time() - t0 > 60:
+                break
+            time.sleep(2)
+        assert seen == want, f"kv_net after rebooting every host (by name), nothing re-applied: saw {seen}, want {want}"
+        print(f"kv overlay data path back {time.time() - t0:.0f} s after the probes started")
+        for h in HOSTS:
+            kv.sh(h, f"docker rm -f kvs-{h} kvc-{h} >/dev/null")
+        proc = assert_rerun_unchanged(kv, "playbooks/overlay.yml", *extra)  # with the verify role
+        assert "2 pairs, 0 broken" in proc.stdout, proc.stdout[-3000:]
+
+
 # --- systemd code paths (issue 12 part 5) ----------------------------------------------------------
 
 @pytest.fixture(scope="class")
@@ -315,7 +368,7 @@ class TestSystemdPaths:
             ok, result = run_task(sd, h, "crosshost.docker.docker_daemon",
                                   {"state": "restarted", "rollback_file": "/root/daemon.json.good", "timeout": 30})
             print(f"\n{h}: restart with a bad key, rolled back in {time.time() - t0:.1f} s")
-            assert not ok and result.get("rolled_back") is True, result
+            assert not ok and result.get("rolled_back") is True, (result.get("msg"), result.get("module_stderr"), result)
             assert result.get("service_manager") == "systemd", result
             lines = "\n".join(result.get("error_lines") or [])
             assert "crosshost-no-such-key" in lines, f"{h}: the journal's error lines do not name the key:\n{lines}"
@@ -344,7 +397,8 @@ class TestSystemdPaths:
                 sd.ssh(h, f"sudo -n sed -i s/=42/=43/ {dropin}")
                 assert sd.ssh(h, "systemctl show -p NeedDaemonReload --value docker.service").stdout.strip() == "yes"
             ok, result = run_task(sd, h, "crosshost.docker.docker_daemon", {"state": "applied", "config_files": [dropin]})
-            assert ok and result["changed"] and result.get("daemon_reloaded") is True, (why, result)
+            assert ok and result["changed"] and result.get("daemon_reloaded") is True, \
+                (why, result.get("msg"), result.get("module_stderr"), result)
             pid = sd.ssh(h, "systemctl show -p MainPID --value docker.service").stdout.strip()
             environ = sd.ssh(h, f"sudo -n cat /proc/{pid}/environ").stdout.split("\0")
             assert f"CROSSHOST_DROPIN_TEST={value}" in environ, (why, environ)
