@@ -73,7 +73,10 @@ class Run:
         return {(s, d): c for s, row in self.result["matrix"].items() for d, c in row.items() if c["status"] != "ok"}
 
     def __repr__(self):
-        return "\n".join((self.result or {}).get("table", [])) + "\n" + "\n".join((self.result or {}).get("broken", []))
+        failed = ["%s on %s: %s" % (t["task"]["name"], host, r.get("msg") or r.get("exception") or r.get("stderr"))
+                  for t in self.tasks for host, r in t["hosts"].items() if r.get("failed")]
+        return "\n".join((self.result or {}).get("table", [])) + "\n" + "\n".join((self.result or {}).get("broken", [])) \
+            + ("\nfailed tasks:\n" + "\n".join(failed) if failed else "")
 
 
 def verify(lab, check=False, **variables):

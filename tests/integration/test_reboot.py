@@ -293,10 +293,17 @@ class TestOverlaySwarm:
         for h in HOSTS:
             ov.sh(h, f"docker run -d --init --name ov-{h} --network sw_net local/probe:latest "
                      f"nc -ll -p 5001 -e hostname >/dev/null")
+        # A container's name reaches the other hosts by the swarm's gossip: right after every host booted
+        # that has taken a few seconds (seen once in a CI run: empty at once), so it gets up to 60 s.
         for h, peer in (("h1", "h2"), ("h2", "h1")):
             name = ov.sh(peer, f"docker exec ov-{peer} hostname").stdout.strip()
-            got = ov.sh(h, f"docker exec xh-cli sh -c 'echo | nc -w 3 ov-{peer} 5001'", check=False).stdout.strip()
-            assert got == name, f"{h} -> ov-{peer} by name: got {got!r}, want {name!r}"
+            deadline, got = time.time() + 60, ""
+            while True:
+                got = ov.sh(h, f"docker exec xh-cli sh -c 'echo | nc -w 3 ov-{peer} 5001'", check=False).stdout.strip()
+                if got == name or time.time() > deadline:
+                    break
+                time.sleep(1)
+            assert got == name, f"{h} -> ov-{peer} by name: got {got!r}, want {name!r} (waited up to 60 s)"
         for h in HOSTS:
             ov.sh(h, f"docker rm -f xh-srv xh-cli ov-{h} >/dev/null")
         proc = assert_rerun_unchanged(ov, "playbooks/overlay.yml", *extra)  # with the verify role
