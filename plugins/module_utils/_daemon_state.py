@@ -139,8 +139,17 @@ def mark_applied(*paths):
         pass
 
 
+class UnreadableConfig(DockerDaemonError):
+    """daemon.json that dockerd could not read; `problem` says what is wrong, without advice on dockerd."""
+
+    def __init__(self, problem):
+        super().__init__("%s. Fix the file (for example with crosshost.docker.daemon_json) before applying it. "
+                         "Nothing was done to dockerd." % problem)
+        self.problem = problem
+
+
 def read_config(path):
-    """daemon.json as a dict ({} when absent or empty); DockerDaemonError when it is not a JSON object."""
+    """daemon.json as a dict ({} when absent or empty); UnreadableConfig when it is not a JSON object."""
     try:
         with open(path, "rb") as handle:
             text = handle.read().decode("utf-8", "replace")
@@ -151,10 +160,9 @@ def read_config(path):
     try:
         config = json.loads(text)
     except ValueError as exc:
-        raise DockerDaemonError("%s is not valid JSON (%s): fix the file (for example with crosshost.docker.daemon_json) "
-                                "before applying it. Nothing was done to dockerd." % (path, exc))
+        raise UnreadableConfig("%s is not valid JSON (%s)" % (path, exc))
     if not isinstance(config, dict):
-        raise DockerDaemonError("%s does not hold a JSON object. Nothing was done to dockerd." % path)
+        raise UnreadableConfig("%s does not hold a JSON object" % path)
     return config
 
 

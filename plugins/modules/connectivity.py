@@ -432,7 +432,6 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity as cx
 from ansible_collections.crosshost.docker.plugins.module_utils import _daemon_state as daemon_state
-from ansible_collections.crosshost.docker.plugins.module_utils._docker_daemon import DockerDaemonError
 from ansible_collections.crosshost.docker.plugins.module_utils._engine import running_dockerd
 from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity_probe as probe_lib
 from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import (
@@ -666,8 +665,8 @@ def daemon_pending(client):
         bridge = info = version = None
     try:
         return daemon_state.pending(DAEMON_JSON, [], pid, bridge, info, version, lambda: None)
-    except DockerDaemonError as exc:
-        return [str(exc).split(": fix the file", maxsplit=1)[0]]
+    except daemon_state.UnreadableConfig as exc:
+        return [exc.problem]
 
 
 def prune(module, client, p):
