@@ -7,6 +7,7 @@
 #
 # What is private to this host (nothing below ever reaches the machine's own files):
 #   /etc, /var/lib   overlayfs: reads fall through to the machine, writes land in HOSTDIR/upper-*
+#                    (/etc/resolv.conf is the lab's: lookups go to the lab router, never off the lab)
 #   /var/lib/docker  bind of HOSTDIR/docker (a plain directory: overlay2 cannot sit on overlayfs)
 #   /var/log         bind of HOSTDIR/log
 #   /run             tmpfs (docker.sock, docker.pid, containerd state, xtables lock)
@@ -29,6 +30,9 @@ mount -t overlay "overlay-$name-etc" \
 mount -t overlay "overlay-$name-varlib" \
   -o "lowerdir=/var/lib,upperdir=$hostdir/upper-varlib,workdir=$hostdir/work-varlib" /var/lib \
   || fail "overlay /var/lib"
+# The lab's resolv.conf (lab.py RESOLV_CONF) in the host's own /etc: a link or file of the machine's
+# is replaced in the overlay only.
+rm -f /etc/resolv.conf && cp "$hostdir/resolv.conf" /etc/resolv.conf || fail "resolv.conf"
 mkdir -p /var/lib/docker "$hostdir/docker" "$hostdir/log"
 mount --bind "$hostdir/docker" /var/lib/docker || fail "bind /var/lib/docker"
 mount --bind "$hostdir/log" /var/log || fail "bind /var/log"

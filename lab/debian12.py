@@ -35,7 +35,7 @@ import lab as L  # lab.py, registered under this name by lab.py itself
 
 SUITE = "bookworm"
 PACKAGES = ("systemd", "systemd-sysv", "dbus", "iproute2", "iptables", "openssh-server", "sudo", "python3",
-            "docker.io", "procps", "iputils-ping", "netbase")
+            "docker.io", "procps", "iputils-ping", "netbase", "unzip")
 PIP_NAMES = ("docker", "pyroute2", "netaddr")  # what the modules import on a managed host (requirements.txt)
 RECIPE_VERSION = "4"  # bump when the base's customisation below changes
 OPS = "ops"
@@ -127,7 +127,8 @@ def cgroup_mode():
 
 def nspawn_flags():
     """How systemd-nspawn must be started on this machine (LAB-NOTES, "Full Debian hosts")."""
-    flags = ["--register=no", "--capability=all", "--system-call-filter=add_key keyctl bpf", "--quiet"]
+    flags = ["--register=no", "--capability=all", "--system-call-filter=add_key keyctl bpf", "--quiet",
+             "--resolv-conf=off"]
     if not machine_has_systemd():
         # No systemd of the machine's own to ask for a scope: stay in the caller's cgroup.
         flags.append("--keep-unit")
@@ -203,7 +204,7 @@ def pip_requirements():
 
 def recipe():
     return "\n".join([RECIPE_VERSION, SUITE, ",".join(PACKAGES), *pip_requirements(), CGROUP_UNIT, CGROUP_SCRIPT,
-                      SSHD_CONFIG, SYSCTL_DROPIN])
+                      SSHD_CONFIG, SYSCTL_DROPIN, L.RESOLV_CONF])
 
 
 def recipe_id(text):
@@ -282,6 +283,10 @@ def customise_base(cfg, root):
     put("/etc/ssh/sshd_config.d/crosshost-lab.conf", SSHD_CONFIG)
     put("/etc/systemd/system/systemd-sysctl.service.d/crosshost-lab.conf", SYSCTL_DROPIN)
     put(f"/etc/sudoers.d/{OPS}", f"{OPS} ALL=(ALL) NOPASSWD:ALL\n", 0o440)
+    # debootstrap copied the machine's resolv.conf: the lab's instead (nspawn leaves it alone, --resolv-conf=off).
+    if os.path.lexists(os.path.join(root, "etc/resolv.conf")):
+        os.unlink(os.path.join(root, "etc/resolv.conf"))
+    put("/etc/resolv.conf", L.RESOLV_CONF)
     put("/etc/hostname", "debian12\n")
     chroot(root, f"""
         id {OPS} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --uid 1000 --user-group {OPS}

@@ -54,6 +54,11 @@ REPO = os.path.dirname(HERE)
 UNDERLAY = ipaddress.ip_network("192.168.1.0/24")
 MACVLAN_SEGMENT = ipaddress.ip_network("192.168.2.0/24")
 ROUTER_IP = UNDERLAY.network_address + 1
+# Every lab host's /etc/resolv.conf (and so its containers'): the VPC router's address, where nothing
+# answers on port 53, so a lookup fails at once inside the lab. Never the machine's own resolver: a
+# host must not send a packet to an address outside the lab, not even one the router would drop.
+RESOLV_CONF = (f"# crosshost lab: no DNS in the lab; lookups end at the lab's router ({ROUTER_IP}), "
+               f"nothing leaves the lab\nnameserver {ROUTER_IP}\noptions timeout:1 attempts:1\n")
 ROUTER_MACVLAN_IP = MACVLAN_SEGMENT.network_address + 1
 HOST_OFFSET = 10
 MAX_HOSTS = 50
@@ -388,6 +393,8 @@ def start_anchor(cfg, ns, hostname):
     for marker in ("anchor.ready", "anchor.err"):
         if os.path.exists(os.path.join(hostdir, marker)):
             os.unlink(os.path.join(hostdir, marker))
+    with open(os.path.join(hostdir, "resolv.conf"), "w") as f:
+        f.write(RESOLV_CONF)
     with open(os.path.join(hostdir, "anchor.log"), "w") as logf:
         proc = subprocess.Popen(
             ["ip", "netns", "exec", ns, "unshare", "-mu", "--propagation", "private", "--",

@@ -45,6 +45,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import uuid
@@ -415,6 +416,18 @@ class Handler(BaseHTTPRequestHandler):
         return self.reply(200, [{"Key": key, "Value": a.state["kv"][key], "Flags": 0}])
 
 
+def sd_notify(message):
+    """Tell systemd the agent is up, as Consul does under its Type=notify unit (no-op elsewhere)."""
+    path = os.environ.get("NOTIFY_SOCKET")
+    if not path:
+        return
+    if path.startswith("@"):
+        path = "\0" + path[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.connect(path)
+        s.sendall(message.encode())
+
+
 def agent_main(args):
     config_dir = next((x.split("=", 1)[1] for x in args if x.startswith("-config-dir=")), None)
     pid_file = next((x.split("=", 1)[1] for x in args if x.startswith("-pid-file=")), None)
@@ -454,6 +467,7 @@ def agent_main(args):
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     print("==> Consul agent running! (crosshost.docker stand-in, NOT Consul; %s, node %s)"
           % ("server" if agent.server else "client", agent.cfg.get("node_name")), flush=True)
+    sd_notify("READY=1")
     while not stop.wait(1):
         pass
     for srv in servers:

@@ -24,6 +24,7 @@ machine's own in this lab). Every HTTP request stays inside the lab hosts' names
 import json
 import os
 import re
+import shlex
 import stat
 import zipfile
 
@@ -105,12 +106,26 @@ def standin_state(lab):
     return json.loads(lab.sh("h1", "cat /var/lib/consul/standin-state.json").stdout)
 
 
+KV_CLIENT = """
+import sys, urllib.request, urllib.error
+method, url, token, data = sys.argv[1:5]
+req = urllib.request.Request(url, method=method, headers={"X-Consul-Token": token},
+                             data=data.encode() if method == "PUT" else None)
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        status, body = r.status, r.read()
+except urllib.error.HTTPError as e:
+    status, body = e.code, e.read()
+sys.stdout.write("%d\\n%s" % (status, body.decode()))
+"""
+
+
 def kv(lab, host, method, key, token, data=None):
-    """(HTTP status, body) of a KV request to the agent on `host`, from inside the host."""
-    cmd = (f"curl -s -o /tmp/kv.out -w '%{{http_code}}' -X {method} -H 'X-Consul-Token: {token}' "
-           + (f"--data-binary '{data}' " if data is not None else "")
-           + f"'http://127.0.0.1:8500/v1/kv/{key}{'?raw' if method == 'GET' else ''}'; echo; cat /tmp/kv.out")
-    out = lab.sh(host, cmd).stdout
+    """(HTTP status, body) of a KV request to the agent on `host`, from inside the host (python3: the
+    Debian hosts have no curl)."""
+    url = f"http://127.0.0.1:8500/v1/kv/{key}{'?raw' if method == 'GET' else ''}"
+    out = lab.sh(host, f"python3 -c {shlex.quote(KV_CLIENT)} {method} {shlex.quote(url)} {shlex.quote(token)} "
+                       f"{shlex.quote(data or '')}").stdout
     status, body = out.split("\n", 1)
     return int(status), body
 
@@ -308,3 +323,70 @@ def test_live_consul_cluster(lab_factory):
     assert_no_secrets(first, KEY, management, docker)
     second = play(live, variables)
     assert {h: r["changed"] for h, r in recap(second).items()} == {"h1": 0, "h2": 0}, second.stdout[-5000:]
+
+
+# ---------------------------------------------------------------------------------------- systemd
+
+
+@pytest.fixture(scope="module")
+def deb():
+    """Two Debian 12 hosts with systemd (LAB_OS=debian12), reached over SSH as ops with become."""
+    from test_lab_debian import REASON, DebianLab
+    if REASON:
+        pytest.skip(REASON)
+    lab = DebianLab("csd", hosts=2, engines="20.10")
+    try:
+        lab.up()
+        yield lab
+    finally:
+        lab.down()
+
+
+def unit_state(lab, host):
+    """(enabled, active, MainPID, the MainPID's user) of consul.service on `host`."""
+    out = lab.sh(host, "systemctl is-enabled consul; systemctl is-active consul; "
+                       "systemctl show -p MainPID --value consul", check=False).stdout.split()
+    pid = out[2] if len(out) > 2 else "0"
+    user = lab.sh(host, f"ps -o user= -p {pid}", check=False).stdout.strip() if pid != "0" else ""
+    return out[0], out[1], pid, user
+
+
+def test_systemd_unit_runs_the_agent_and_brings_it_back_after_a_reboot(deb):
+    """The consul role's systemd path (issue 12 part 5), with the stand-in binary on full Debian
+    hosts: the unit is written, enabled and started (Type=notify: the stand-in sends READY=1 as
+    Consul does), the agent runs as `consul`; a rerun restarts nothing; a configuration change
+    restarts it through systemd (daemon-reload, new MainPID); after every host is rebooted the
+    agents are back by themselves with their ACL state, Docker's token still works, and a rerun
+    changes nothing."""
+    archive = make_zip(deb, DOUBLE, shebang=b"#!/usr/bin/python3\n")
+    variables = {"consul_archive_src": archive}
+    first = play(deb, variables)
+    assert all(r["changed"] > 0 and r["failed"] == 0 for r in recap(first).values()), recap(first)
+    states = {h: unit_state(deb, h) for h in ("h1", "h2")}
+    for host, (enabled, active, pid, user) in states.items():
+        assert (enabled, active, user) == ("enabled", "active", "consul"), (host, states[host])
+        unit = deb.sh(host, "systemctl cat consul").stdout
+        assert "Type=notify" in unit and "ExecStart=/var/lib/consul-dist/bin/consul agent -config-dir=/etc/consul.d" in unit
+        assert deb.sh(host, "test -e /etc/init.d/consul", check=False).returncode != 0  # no SysV script here
+    management = deb.sh("h1", "cat /etc/consul-acl/management.token").stdout.strip()
+    docker = {t["Description"]: t for t in standin_state(deb)["tokens"].values()}[DOCKER_DESCRIPTION]["SecretID"]
+    assert_docker_token_works(deb, "h1", docker)
+    assert_no_secrets(first, KEY, management, docker)
+
+    second = play(deb, variables)
+    assert {h: r["changed"] for h, r in recap(second).items()} == {"h1": 0, "h2": 0}, second.stdout[-5000:]
+    assert {h: unit_state(deb, h) for h in ("h1", "h2")} == states
+
+    changed = play(deb, {**variables, "consul_log_level": "debug"})
+    restarted = {h: unit_state(deb, h) for h in ("h1", "h2")}
+    for host in ("h1", "h2"):
+        assert restarted[host][1] == "active" and restarted[host][2] != states[host][2], (host, states, restarted)
+    assert_no_secrets(changed, KEY, management, docker)
+
+    deb.reboot("all")
+    booted = {h: unit_state(deb, h) for h in ("h1", "h2")}
+    for host, (enabled, active, pid, user) in booted.items():
+        assert (enabled, active, user) == ("enabled", "active", "consul"), (host, booted[host])
+    assert_docker_token_works(deb, "h1", docker)
+    after = play(deb, {**variables, "consul_log_level": "debug"})
+    assert {h: r["changed"] for h, r in recap(after).items()} == {"h1": 0, "h2": 0}, after.stdout[-5000:]

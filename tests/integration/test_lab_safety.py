@@ -105,6 +105,16 @@ def snapshot(lab):
     }
 
 
+def assert_dns_stays_in_the_lab(lab, host):
+    """The host and its containers name only the lab's router as their resolver (never the machine's),
+    and a lookup fails there (nothing answers DNS in the lab) instead of leaving the lab."""
+    for where, cmd in ((host, "cat /etc/resolv.conf"), (f"{host}'s container", "docker exec leak cat /etc/resolv.conf")):
+        text = lab.sh(host, cmd).stdout
+        servers = [line.split()[1] for line in text.splitlines() if line.startswith("nameserver")]
+        assert servers == ["192.168.1.1"], f"{where} resolves through {servers}:\n{text}"
+    assert lab.sh(host, "getent hosts deb.debian.org", check=False).returncode != 0
+
+
 def test_lab_up_and_down_leave_the_machine_unchanged():
     lab = Lab("sf", hosts=2, engines="20.10 28")
     before = snapshot(lab)
@@ -130,6 +140,7 @@ def test_lab_up_and_down_leave_the_machine_unchanged():
             """)
             assert lab.sh(host, "cat /etc/docker/daemon.json").stdout.strip() == '{"bip": "10.77.0.1/24"}'
             assert lab.sh(host, "hostname").stdout.strip() == host
+            assert_dns_stays_in_the_lab(lab, host)
         # The router namespace has no way off the machine: no default route.
         assert "default" not in lab.sh("rt", "ip route show").stdout
         during = snapshot(lab)
@@ -171,6 +182,7 @@ def test_debian_lab_up_and_down_leave_the_machine_unchanged():
             systemctl restart systemd-sysctl
         """)
         assert lab.sh("h1", "ip -4 -o addr show docker0").stdout.split()[3] == "10.77.0.1/24"
+        assert_dns_stays_in_the_lab(lab, "h1")
         during = snapshot(lab)
         assert during["files"] == before["files"], "a lab host wrote into the machine's own files"
         assert during["iptables"] == before["iptables"], "a lab host changed the machine's iptables"
