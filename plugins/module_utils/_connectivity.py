@@ -23,6 +23,8 @@ import shlex
 
 from ansible_collections.crosshost.docker.plugins.module_utils._matrix import matrix_table
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
+
 TAG = "crosshost-connectivity"
 LABEL = "crosshost.docker.connectivity"
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
@@ -67,7 +69,7 @@ SHORT = {
 }
 
 
-class ConnectivityError(ValueError):
+class ConnectivityError(PlanError):
     """Bad input, with a message that names the field and the fix."""
 
 

@@ -34,6 +34,8 @@ import subprocess
 import threading
 import time
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import BackendError
+
 CLONE_NEWNET = 0x40000000
 SIOCGIFADDR = 0x8915
 SIOCGIFMTU = 0x8921
@@ -45,7 +47,7 @@ PR_SET_NAME = 15
 _LIBC = []
 
 
-class ProbeError(Exception):
+class ProbeError(BackendError):
     """A probe primitive could not run (not a failed test: those are results)."""
 
 

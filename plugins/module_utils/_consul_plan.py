@@ -36,6 +36,8 @@ import binascii
 import ipaddress
 import re
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
+
 INSTALL_METHODS = ("archive", "container")
 ACL_POLICIES = ("allow", "deny")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERR")
@@ -72,7 +74,7 @@ SETTINGS = (
 LOCAL_FACTS = ("archive_src_exists", "archive_src_sha256", "tls_files_exist")
 
 
-class ConsulPlanError(ValueError):
+class ConsulPlanError(PlanError):
     """Bad input, with the variable's name and the fix."""
 
 

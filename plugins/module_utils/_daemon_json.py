@@ -44,6 +44,8 @@ from ansible_collections.crosshost.docker.plugins.module_utils._host_facts impor
     parse_daemon_json,
 )
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
+
 __all__ = [
     "DaemonJsonError",
     "DaemonJsonPlanError",
@@ -62,7 +64,7 @@ __all__ = [
 ]
 
 
-class DaemonJsonPlanError(ValueError):
+class DaemonJsonPlanError(PlanError):
     """The request itself is unusable (not a problem of a daemon.json key)."""
 
 

@@ -26,6 +26,8 @@ import json
 import re
 import time
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError
+
 STATES = ("restarted", "reloaded", "started", "applied")
 MANAGERS = ("systemd", "sysvinit", "service")
 MANAGER_CHOICES = ("auto",) + MANAGERS
@@ -39,7 +41,7 @@ DOCKER_LOG = "/var/log/docker.log"
 ACTION_NONE = "none (already running)"
 
 
-class DockerDaemonError(Exception):
+class DockerDaemonError(CrosshostError):
     """A problem the user has to fix (message is shown as is)."""
 
 

@@ -24,6 +24,8 @@ import ipaddress
 import re
 import shlex
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
+
 FILTER_CHAIN = "CROSSHOST-FORWARD"
 NAT_CHAIN = "CROSSHOST-MASQ"
 COMMENT = "crosshost.docker"
@@ -31,7 +33,7 @@ OUR_CHAINS = {"filter": FILTER_CHAIN, "nat": NAT_CHAIN}
 _IFNAME = re.compile(r"^[^\s/:]{1,15}$")
 
 
-class ForwardRulesError(ValueError):
+class ForwardRulesError(PlanError):
     """Bad input: the message names the option and the fix."""
 
 

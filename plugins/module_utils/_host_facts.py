@@ -29,6 +29,8 @@ import ipaddress
 import json
 import re
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
+
 __all__ = [
     "HostFactsError",
     "DaemonJsonError",
@@ -51,7 +53,7 @@ __all__ = [
 ]
 
 
-class HostFactsError(ValueError):
+class HostFactsError(PlanError):
     """Base class of the parse errors raised here."""
 
 

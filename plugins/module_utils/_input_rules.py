@@ -18,6 +18,8 @@ import re
 
 from ansible_collections.crosshost.docker.plugins.module_utils._forward_rules import COMMENT
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
+
 DEFAULT_CHAIN = "CROSSHOST-INPUT"
 _CHAIN = re.compile(r"^CROSSHOST-[A-Z0-9_-]{1,18}$")
 _PORT = re.compile(r"^(\d{1,5})(?::(\d{1,5}))?/(tcp|udp)$")
@@ -25,7 +27,7 @@ _IFNAME = re.compile(r"^[^\s/:]{1,15}$")
 RESERVED_CHAINS = ("CROSSHOST-FORWARD", "CROSSHOST-MASQ")
 
 
-class InputRulesError(ValueError):
+class InputRulesError(PlanError):
     """Bad input: the message names the option and the fix."""
 
 

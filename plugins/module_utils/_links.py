@@ -19,6 +19,8 @@ import errno
 import ipaddress
 import os
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError
+
 IFNAMSIZ = 15  # the kernel's IFNAMSIZ (16) minus the terminating NUL
 HEADER = "Written by crosshost.docker.link"
 NETWORKD_DIR = "/etc/systemd/network"
@@ -32,7 +34,7 @@ IFF_UP = 0x1
 IFF_PROMISC = 0x100
 
 
-class LinkError(Exception):
+class LinkError(CrosshostError):
     """Input that cannot work, or a host state the module refuses to change."""
 
 

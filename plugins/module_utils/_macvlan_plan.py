@@ -90,13 +90,15 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
+
 MAX_RANGE_PREFIX = 30
 DEFAULT_LARGEST_SLICE = 24  # a default slice is at most a /24
 GROWTH = 2  # a default slice size leaves room for GROWTH times the hosts that need one
 PARENT_DRIVERS = ("macvlan", "ipvlan")
 
 
-class MacvlanPlanError(ValueError):
+class MacvlanPlanError(PlanError):
     """A plan or a check that fails; the message names the field and the fix."""
 
 

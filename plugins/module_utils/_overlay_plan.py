@@ -20,6 +20,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
+
 BACKENDS = ("kv", "swarm")
 KV_SCHEMES = {"consul": 8500, "etcd": 2379, "zk": 2181}
 CLUSTER_STORE_REMOVED = (23, 0)
@@ -39,7 +41,7 @@ SWARM_PORTS = ("2377/tcp", "7946/tcp", "7946/udp", "4789/udp")
 KV_PORTS = ("7946/tcp", "7946/udp", "4789/udp")
 
 
-class OverlayPlanError(ValueError):
+class OverlayPlanError(PlanError):
     """Bad input or a conflict: the message names the variable and the fix."""
 
 

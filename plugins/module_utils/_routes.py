@@ -41,10 +41,12 @@ from __future__ import annotations
 
 import ipaddress
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
+
 MANAGED_TYPES = frozenset(("instance", "eni"))
 
 
-class RoutePlanError(ValueError):
+class RoutePlanError(PlanError):
     """Bad input or a plan that cannot be applied: the message names the route and the fix."""
 
 

@@ -64,6 +64,8 @@ import bisect
 import ipaddress
 from collections.abc import Iterable, Mapping
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
+
 MAX_PREFIX = 30
 PROVIDERS = ("linux", "aws", "alicloud")
 
@@ -84,7 +86,7 @@ PROVIDER_REFUSED = {
 }
 
 
-class SubnetPlanError(ValueError):
+class SubnetPlanError(PlanError):
     """A plan that cannot be made; the message names the field and the fix."""
 
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
+
 __all__ = [
     "SysctlError",
     "DEFAULT_FILE",
@@ -71,7 +73,7 @@ HEADER = (
 _IFACE_KEY = re.compile(r"^net\.(ipv4|ipv6)\.(conf|neigh)\.([^.]+)\.(.+)$")
 
 
-class SysctlError(ValueError):
+class SysctlError(PlanError):
     """Bad input: the message says what is wrong and how to fix it."""
 
 
