@@ -659,18 +659,22 @@ host_info:
 import errno
 import os
 import shutil
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.crosshost.docker.plugins.module_utils._docker_api import (
+    DOCKER_IMPORT_ERROR,
+    HAS_DOCKER,
+    DockerApi,
+    open_sdk,
+)
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, fail
 from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import (
     DaemonJsonError,
     HostFactsError,
     IptablesSaveError,
     container_record,
     default_bridge,
-    docker_unreachable_message,
     normalise_engine,
     normalise_interfaces,
     normalise_network,
@@ -681,18 +685,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._host_facts impor
     parse_iptables_save,
     parse_iptables_version,
     parse_sysctl_int,
-    unix_socket_path,
 )
-
-DOCKER_IMPORT_ERROR = None
-try:
-    import docker
-    from docker.errors import NotFound
-except ImportError:
-    HAS_DOCKER = False
-    DOCKER_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_DOCKER = True
 
 
 GATHER_CHOICES = ["engine", "daemon_json", "networks", "firewall", "sysctl", "interfaces", "routes", "containers"]
@@ -717,31 +710,9 @@ def find_dockerd():
 
 
 def connect(module):
+    """dockerd's API through the collection's adapter (DockerApiError when it cannot be reached)."""
     docker_host = module.params["docker_host"]
-    socket_path = unix_socket_path(docker_host)
-    base_url = docker_host
-    if socket_path is not None:
-        base_url = "unix://" + socket_path
-        if not os.path.exists(socket_path):
-            module.fail_json(msg=docker_unreachable_message(docker_host, socket_path, False, find_dockerd()))
-    try:
-        # version='auto': negotiate with the daemon, never ask for an API newer than it speaks.
-        return docker.DockerClient(base_url=base_url, version="auto", timeout=module.params["timeout"])
-    except Exception as exc:  # DockerException, requests errors, bad URLs: all mean "unreachable"
-        module.fail_json(
-            msg=docker_unreachable_message(docker_host, socket_path, socket_path is not None, None, to_native(exc)),
-            exception=traceback.format_exc(),
-        )
-
-
-def docker_call(module, what, func, *args, **kwargs):
-    try:
-        return func(*args, **kwargs)
-    except Exception as exc:
-        module.fail_json(
-            msg="Docker API call %s on %s failed: %s" % (what, module.params["docker_host"], to_native(exc)),
-            exception=traceback.format_exc(),
-        )
+    return DockerApi(open_sdk(docker_host, module.params["timeout"], find_dockerd), docker_host)
 
 
 def read_daemon_json(path):
@@ -868,16 +839,12 @@ def read_container_links(proc_root, pid):
     return links
 
 
-def gather_containers(module, client, networks, host_interfaces, proc_root):
+def gather_containers(api, networks, host_interfaces, proc_root):
     records = []
-    for summary in docker_call(module, "GET /containers/json", client.api.containers):
-        try:
-            inspect = client.api.inspect_container(summary["Id"])
-        except NotFound:  # exited meanwhile
+    for summary in api.containers():
+        inspect = api.container(summary["Id"])
+        if inspect is None:  # exited meanwhile
             continue
-        except Exception as exc:
-            module.fail_json(msg="Docker API call GET /containers/%s/json failed: %s" % (summary["Id"], to_native(exc)),
-                             exception=traceback.format_exc())
         pid = (inspect.get("State") or {}).get("Pid")
         mode = (inspect.get("HostConfig") or {}).get("NetworkMode")
         links, error = [], None
@@ -911,13 +878,14 @@ def main():
     gather = set(module.params["gather"])
     info = {}
 
-    client = None
-    if gather & DOCKER_PARTS:
-        if not HAS_DOCKER:
-            module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
-        client = connect(module)
+    if gather & DOCKER_PARTS and not HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
 
+    api = None
     try:
+        if gather & DOCKER_PARTS:
+            api = connect(module)
+
         daemon_config = None
         if gather & {"daemon_json", "networks"}:
             record, daemon_config, warning = read_daemon_json(module.params["daemon_json_path"])
@@ -927,10 +895,7 @@ def main():
                     module.warn(warning)
 
         if "engine" in gather:
-            info["engine"] = normalise_engine(
-                docker_call(module, "GET /version", client.version),
-                docker_call(module, "GET /info", client.info),
-            )
+            info["engine"] = normalise_engine(api.version(), api.info())
 
         interfaces = None
         if gather & {"interfaces", "containers", "networks"}:
@@ -945,8 +910,7 @@ def main():
 
         networks = None
         if gather & {"networks", "containers"}:
-            raw = docker_call(module, "GET /networks", client.api.networks)
-            networks = sorted((normalise_network(n) for n in raw or []), key=lambda n: n.get("name") or "")
+            networks = sorted((normalise_network(n) for n in api.networks()), key=lambda n: n.get("name") or "")
             if "networks" in gather:
                 info["networks"] = networks
                 info["default_bridge"] = default_bridge(daemon_config, networks, interfaces)
@@ -965,10 +929,12 @@ def main():
                 info["routes"] = None
 
         if "containers" in gather:
-            info["containers"] = gather_containers(module, client, networks, interfaces, PROC_ROOT)
+            info["containers"] = gather_containers(api, networks, interfaces, PROC_ROOT)
+    except CrosshostError as err:
+        fail(module, err)
     finally:
-        if client is not None:
-            client.close()
+        if api is not None:
+            api.close()
 
     module.exit_json(changed=False, host_info=info)
 
