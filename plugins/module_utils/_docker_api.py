@@ -128,6 +128,11 @@ def connect(docker_host, timeout=10, find_dockerd=None):
     return DockerApi(open_sdk(docker_host, timeout, find_dockerd), docker_host)
 
 
+def wrap(client, docker_host=None):
+    """`client` as a DockerApi: a DockerApi as it is, a docker.APIClient (or a test's fake of one) wrapped."""
+    return client if isinstance(client, DockerApi) else DockerApi(client, docker_host)
+
+
 def connect_plain(docker_host, timeout=10):
     """``DockerApi`` over a plain socket, without the SDK. Nothing is opened yet: a daemon that is down is
     not an error here (``ping()`` says False)."""
@@ -340,8 +345,12 @@ class DockerApi:
     # changing (Docker SDK only) ----------------------------------------------------------------
     def ensure_image(self, image):
         """Pull `image` unless it is on the host. Returns whether it was pulled; DockerCallError when it cannot be."""
-        if self._maybe("GET /images/%s/json" % image, self.client.inspect_image, image) is not None:
+        try:
+            self._call("GET /images/%s/json" % image, self.client.inspect_image, image)
             return False
+        except DockerCallError as err:
+            if not err.not_found:
+                raise
         repository, tag = parse_repository_tag(image)
         self._call("POST /images/create", self.client.pull, repository, tag=tag or "latest")
         self._call("GET /images/%s/json" % image, self.client.inspect_image, image)

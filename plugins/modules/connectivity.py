@@ -425,115 +425,62 @@ import concurrent.futures
 import os
 import re
 import time
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity as cx
 from ansible_collections.crosshost.docker.plugins.module_utils import _daemon_state as daemon_state
+from ansible_collections.crosshost.docker.plugins.module_utils import _docker_api as docker_api
+from ansible_collections.crosshost.docker.plugins.module_utils._docker_api import (
+    DOCKER_IMPORT_ERROR,
+    HAS_DOCKER,
+    DockerApiError,
+    endpoint as attachment,
+)
+# The SDK's error classes, which a fake docker.APIClient raises in the unit tests.
+from ansible_collections.crosshost.docker.plugins.module_utils._docker_api import (  # pylint: disable=unused-import
+    APIError,
+    ImageNotFound,
+    NotFound,
+)
 from ansible_collections.crosshost.docker.plugins.module_utils._engine import running_dockerd
 from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity_probe as probe_lib
-from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import (
-    docker_unreachable_message,
-    unix_socket_path,
-)
-
-DOCKER_IMPORT_ERROR = None
-try:
-    import docker
-    from docker.errors import APIError, ImageNotFound, NotFound
-    from docker.utils import parse_repository_tag
-except ImportError:
-    HAS_DOCKER = False
-    DOCKER_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_DOCKER = True
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, IptablesError, fail
 
 RUN_DIR = "/run/crosshost-connectivity"
 MAX_WORKERS = 8
 NAME_SETTLE = 10  # seconds a peer name may take to reach this host (overlay gossip)
 
 
-class Fail(Exception):
-    """Stop with this message (the module fails with it)."""
-
-
-# --- Docker ----------------------------------------------------------------------------------------
+# --- Docker (through module_utils/_docker_api) ------------------------------------------------------
 
 def connect(module):
-    docker_host = module.params["docker_host"]
-    socket_path = unix_socket_path(docker_host)
-    base_url = docker_host
-    if socket_path is not None:
-        base_url = "unix://" + socket_path
-        if not os.path.exists(socket_path):
-            raise Fail(docker_unreachable_message(docker_host, socket_path, False, module.get_bin_path("dockerd")))
-    try:
-        return docker.APIClient(base_url=base_url, version="auto", timeout=60)
-    except Exception as exc:  # DockerException, requests errors: all mean "unreachable"
-        raise Fail(docker_unreachable_message(docker_host, socket_path, socket_path is not None, None, to_native(exc)))
-
-
-def inspect(client, name):
-    try:
-        return client.inspect_container(name)
-    except NotFound:
-        return None
+    return docker_api.connect(module.params["docker_host"], 60, lambda: module.get_bin_path("dockerd"))
 
 
 def is_ours(container):
     return ((container.get("Config") or {}).get("Labels") or {}).get(cx.LABEL) is not None
 
 
-def attachment(container, network):
-    """(the container's endpoint on `network`, its networks' names)."""
-    networks = (container.get("NetworkSettings") or {}).get("Networks") or {}
-    return networks.get(network), sorted(networks)
-
-
-def ensure_image(client, image):
+def ensure_image(api, image):
     try:
-        client.inspect_image(image)
-        return False
-    except ImageNotFound:
-        pass
-    repository, tag = parse_repository_tag(image)
-    try:
-        client.pull(repository, tag=tag or "latest")
-        client.inspect_image(image)
-    except (APIError, NotFound) as exc:
-        raise Fail("image: %s is not on this host and cannot be pulled (%s); load it (docker load) or set image to "
-                   "an image that is here and has a sleep command" % (image, to_native(exc)))
-    return True
+        return api.ensure_image(image)
+    except docker_api.DockerCallError as exc:
+        raise DockerApiError("image: %s is not on this host and cannot be pulled (%s); load it (docker load) or set "
+                             "image to an image that is here and has a sleep command" % (image, exc.reason))
 
 
-def create_probe(client, p):
+def create_probe(api, p):
     network = p["network"]
-    host_config = client.create_host_config(init=True, auto_remove=True, network_mode=network)
-    networking = client.create_networking_config({network: client.create_endpoint_config()})
     try:
-        created = client.create_container(p["image"], command=["sleep", str(p["lifetime"])], name=p["name"],
-                                          labels={cx.LABEL: network}, host_config=host_config,
-                                          networking_config=networking, detach=True)
-        client.start(created["Id"])
-    except (APIError, NotFound) as exc:
-        text = to_native(exc)
+        return api.run_container(p["image"], ["sleep", str(p["lifetime"])], p["name"], network,
+                                 labels={cx.LABEL: network}, init=True, auto_remove=True)
+    except docker_api.DockerCallError as exc:
+        text = exc.reason
         if "network" in text.lower() and "not found" in text.lower():
-            raise Fail("network: %s does not exist on this host (%s); create it first (an overlay network must be "
-                       "attachable)" % (network, text))
-        raise Fail("cannot start the probe container %s on network %s: %s" % (p["name"], network, text))
-    return inspect(client, created["Id"])
-
-
-def remove_container(client, name):
-    try:
-        client.remove_container(name, force=True)
-    except NotFound:
-        pass
-    except APIError as exc:
-        if "already in progress" not in to_native(exc):
-            raise
+            raise DockerApiError("network: %s does not exist on this host (%s); create it first (an overlay network "
+                                 "must be attachable)" % (network, text))
+        raise DockerApiError("cannot start the probe container %s on network %s: %s" % (p["name"], network, text))
 
 
 # --- host commands ---------------------------------------------------------------------------------
@@ -541,7 +488,7 @@ def remove_container(client, name):
 def run(module, argv, check=True):
     rc, out, err = module.run_command(argv)
     if check and rc != 0:
-        raise Fail("%s failed (%s): %s" % (" ".join(argv), rc, (err or out).strip()))
+        raise IptablesError("%s failed (%s): %s" % (" ".join(argv), rc, (err or out).strip()))
     return rc, out, err
 
 
@@ -584,19 +531,20 @@ def log_path(name):
 
 # --- the probe -------------------------------------------------------------------------------------
 
-def probe_info(module, client, container, p, owned):
+def probe_info(module, api, container, p, owned):
     endpoint, names = attachment(container, p["network"])
     if endpoint is None:
-        raise Fail("container %s is not attached to network %s (its networks: %s)"
-                   % (container["Name"].lstrip("/"), p["network"], ", ".join(names) or "none"))
+        raise probe_lib.ProbeError("container %s is not attached to network %s (its networks: %s)"
+                                   % (container["Name"].lstrip("/"), p["network"], ", ".join(names) or "none"))
     address = endpoint.get("IPAddress")
     if not address:
-        raise Fail("container %s has no IPv4 address on network %s" % (container["Name"].lstrip("/"), p["network"]))
+        raise probe_lib.ProbeError("container %s has no IPv4 address on network %s"
+                                   % (container["Name"].lstrip("/"), p["network"]))
     pid = (container.get("State") or {}).get("Pid")
     driver = None
     try:
-        driver = client.inspect_network(endpoint.get("NetworkID") or p["network"]).get("Driver")
-    except (APIError, NotFound):
+        driver = (api.network(endpoint.get("NetworkID") or p["network"]) or {}).get("Driver")
+    except DockerApiError:
         pass
     with probe_lib.in_netns(pid):
         links = probe_lib.interfaces()
@@ -606,14 +554,14 @@ def probe_info(module, client, container, p, owned):
             "pid": pid, "port": p["port"], "server_pid": None, "owned": owned}
 
 
-def find_probe(module, client, p):
+def find_probe(module, api, p):
     """The probe container (inspect), or None."""
     name = p["container"] or p["name"]
-    container = inspect(client, name)
+    container = api.container(name)
     if container is None:
         return None
     if not p["container"] and not is_ours(container):
-        raise Fail("name: a container %s exists that this module did not create; choose another name (or use it with "
+        raise cx.ConnectivityError("name: a container %s exists that this module did not create; choose another name (or use it with "
                    "container: %s)" % (name, name))
     return container
 
@@ -654,14 +602,15 @@ def delete_rules(module, rules):
 DAEMON_JSON = "/etc/docker/daemon.json"
 
 
-def daemon_pending(client):
+def daemon_pending(api):
     """Why this host's dockerd does not use its daemon.json yet ([] when it does or cannot be told)."""
+    api = docker_api.wrap(api)
     pid, _exe = running_dockerd()
     try:
-        bridge = client.inspect_network("bridge")
-        info = client.info()
-        version = client.version().get("Version")
-    except (APIError, NotFound):
+        bridge = api.network("bridge")
+        info = api.info()
+        version = api.engine_version()
+    except DockerApiError:
         bridge = info = version = None
     try:
         return daemon_state.pending(DAEMON_JSON, [], pid, bridge, info, version, lambda: None)
@@ -669,7 +618,7 @@ def daemon_pending(client):
         return [exc.problem]
 
 
-def prune(module, client, p):
+def prune(module, api, p):
     """Remove what earlier probes left on this host (a killed run, say), except this task's probe.
 
     Proof before a process is signalled: its state file's pid, start time and network namespace all
@@ -679,14 +628,14 @@ def prune(module, client, p):
     """
     keep = p["container"] or p["name"]
     containers = []
-    for summary in client.containers(all=True, filters={"label": cx.LABEL}):
+    for summary in api.containers(all=True, filters={"label": cx.LABEL}):
         names = [n.lstrip("/") for n in summary.get("Names") or []]
         if keep in names:
             continue
         containers.append((names[0] if names else summary["Id"][:12], summary["Id"]))
     container_netns = {}
     for cname, cid in containers:
-        pid = ((inspect(client, cid) or {}).get("State") or {}).get("Pid")
+        pid = ((api.container(cid) or {}).get("State") or {}).get("Pid")
         inode = probe_lib.netns_inode(pid) if pid else None
         if inode is not None:
             container_netns[inode] = cname
@@ -719,10 +668,10 @@ def prune(module, client, p):
             probe_lib.stop_server(pid, starttime)
         delete_rules(module, rules)
         for cname, cid in containers:
-            container = inspect(client, cid) or {}
+            container = api.container(cid) or {}
             leaks = [net for net in ((container.get("NetworkSettings") or {}).get("Networks") or {})
-                     if kv_teardown(client, container, net)]
-            remove_container(client, cid)
+                     if kv_teardown(api, container, net)]
+            api.remove_container(cid)
             for net in leaks:
                 module.warn(cx.KV_SANDBOX_LEAK % ("probe " + cname, net))
         for paths in files.values():
@@ -734,17 +683,17 @@ def prune(module, client, p):
     return removed, earlier
 
 
-def started(module, client, p, peers):
+def started(module, api, p, peers):
     actions = []
     name = p["container"] or p["name"]
-    container = find_probe(module, client, p)
+    container = find_probe(module, api, p)
     if p["container"]:
         if container is None:
-            raise Fail("container: %s does not exist on this host" % name)
+            raise cx.ConnectivityError("container: %s does not exist on this host" % name)
         if not (container.get("State") or {}).get("Running"):
-            raise Fail("container: %s is not running" % name)
+            raise cx.ConnectivityError("container: %s is not running" % name)
     # What earlier probes left, once this task's own probe is known to be usable (or ours to replace).
-    pruned, earlier = prune(module, client, p) if p["prune"] else ([], [])
+    pruned, earlier = prune(module, api, p) if p["prune"] else ([], [])
     actions += ["remove %s" % item for item in pruned]
     extra = {"pruned": pruned} if p["prune"] else {}
     earlier_diff = ({"before": {"earlier_probes": earlier}, "after": {"earlier_probes": []}} if p["prune"]
@@ -755,7 +704,7 @@ def started(module, client, p, peers):
         if not running or endpoint is None or (container.get("Config") or {}).get("Image") != p["image"]:
             actions.append("remove the stale probe container %s" % name)
             if not module.check_mode:
-                remove_container(client, name)
+                api.remove_container(name)
             container = None
     before = {"container": "absent" if container is None else "running"}
     if container is None and not p["container"]:
@@ -770,10 +719,10 @@ def started(module, client, p, peers):
                                             count_rules=len(cx.count_rules(name, "0.0.0.0",
                                                                            [x["address"] for x in peers])),
                                             **earlier_diff["after"])})
-        if ensure_image(client, p["image"]):
+        if ensure_image(api, p["image"]):
             actions.append("pull %s" % p["image"])
-        container = create_probe(client, p)
-    info = probe_info(module, client, container, p, not p["container"])
+        container = create_probe(api, p)
+    info = probe_info(module, api, container, p, not p["container"])
 
     # The server.
     state = probe_lib.read_state(state_path(name))
@@ -796,7 +745,7 @@ def started(module, client, p, peers):
             try:
                 server_pid, starttime = probe_lib.start_server(info["pid"], p["port"], p["lifetime"], log_path(name))
             except probe_lib.ProbeError as exc:
-                raise Fail("port: %s (container %s); choose another port" % (exc, name))
+                raise probe_lib.ProbeError("port: %s (container %s); choose another port" % (exc, name))
             probe_lib.write_state(state_path(name), {"pid": server_pid, "starttime": starttime, "port": p["port"],
                                                      "netns": probe_lib.netns_inode(info["pid"]),
                                                      "container": info["id"], "address": info["address"]})
@@ -879,22 +828,23 @@ def test_peer(pid, peer, own, p, ping, expected, dns_ok):
 def check_ping(module):
     ping = module.get_bin_path("ping")
     if not ping:
-        raise Fail("state=tested needs iputils ping (package iputils-ping on Debian/Ubuntu, iputils on RHEL)")
+        raise probe_lib.ProbeError("state=tested needs iputils ping (package iputils-ping on Debian/Ubuntu, iputils on RHEL)")
     rc, out, err = module.run_command([ping, "-V"])
     if rc != 0 or "iputils" not in (out + err):
-        raise Fail("%s is not iputils ping (%s): don't-fragment pings need iputils (package iputils-ping on "
-                   "Debian/Ubuntu, iputils on RHEL)" % (ping, (out + err).strip().splitlines()[0:1]))
+        raise probe_lib.ProbeError("%s is not iputils ping (%s): don't-fragment pings need iputils (package "
+                                   "iputils-ping on Debian/Ubuntu, iputils on RHEL)"
+                                   % (ping, (out + err).strip().splitlines()[0:1]))
     return ping
 
 
-def tested(module, client, p, peers):
+def tested(module, api, p, peers):
     if not peers:
-        raise Fail("peers: state=tested needs the peers to probe ([{host, address}, ...])")
+        raise cx.ConnectivityError("peers: state=tested needs the peers to probe ([{host, address}, ...])")
     name = p["container"] or p["name"]
-    container = find_probe(module, client, p)
+    container = find_probe(module, api, p)
     if container is None or not (container.get("State") or {}).get("Running"):
-        raise Fail("no running probe %s on this host: run state=started first" % name)
-    info = probe_info(module, client, container, p, not p["container"])
+        raise probe_lib.ProbeError("no running probe %s on this host: run state=started first" % name)
+    info = probe_info(module, api, container, p, not p["container"])
     state = probe_lib.read_state(state_path(name))
     if server_alive(state, info["pid"], p["port"]):
         info["server_pid"] = state["pid"]
@@ -919,10 +869,7 @@ def tested(module, client, p, peers):
         futures = dict((pool.submit(test_peer, info["pid"], peer, info["address"], p, ping, expected, dns_ok),
                         peer["host"]) for peer in probed)
         for future in concurrent.futures.as_completed(futures):
-            try:
-                results[futures[future]] = future.result()
-            except probe_lib.ProbeError as exc:
-                raise Fail(str(exc))
+            results[futures[future]] = future.result()
     broken = []
     for peer in peers:
         cell = results[peer["host"]]
@@ -935,23 +882,23 @@ def tested(module, client, p, peers):
     return {"changed": False, "probe": info, "row": results, "broken": broken}
 
 
-def kv_teardown(client, container, network):
+def kv_teardown(api, container, network):
     """Whether removing `container` tears down a legacy overlay's sandbox on Docker < 23.0 (cx.kv_sandbox_teardown)."""
     endpoint, _names = attachment(container, network)
     try:
-        inspected = client.inspect_network((endpoint or {}).get("NetworkID") or network)
-        if not cx.kv_sandbox_teardown(inspected, container.get("Id"), None):
+        inspected = api.network((endpoint or {}).get("NetworkID") or network)
+        if inspected is None or not cx.kv_sandbox_teardown(inspected, container.get("Id"), None):
             return False  # not a legacy overlay, or another local container holds its sandbox
-        version = client.version().get("Version")
-    except (APIError, NotFound):
+        version = api.engine_version()
+    except DockerApiError:
         return False
     return cx.kv_sandbox_teardown(inspected, container.get("Id"), version)
 
 
-def absent(module, client, p, peers):
+def absent(module, api, p, peers):
     name = p["container"] or p["name"]
     removed = []
-    container = find_probe(module, client, p)
+    container = find_probe(module, api, p)
     state = probe_lib.read_state(state_path(name))
     address = None
     if container is not None:
@@ -962,7 +909,7 @@ def absent(module, client, p, peers):
     parsed = iptables_save(module)
     evidence = {"address": address, "counters": {}, "total": None, "raw_drop": {"rules": 0, "packets": 0}, "forward_policy": None,
                 "ip_forward": read_int("/proc/sys/net/ipv4/ip_forward"), "seen": probe_lib.read_seen(log_path(name)),
-                "daemon_pending": daemon_pending(client)}
+                "daemon_pending": daemon_pending(api)}
     ours = []
     if parsed is not None:
         evidence["counters"] = cx.counters(parsed, name, address)
@@ -988,8 +935,8 @@ def absent(module, client, p, peers):
             probe_lib.stop_server(state.get("pid"), state.get("starttime"))
         delete_rules(module, ours)
         if own_container:
-            teardown = kv_teardown(client, container, p["network"])
-            remove_container(client, name)
+            teardown = kv_teardown(api, container, p["network"])
+            api.remove_container(name)
             if teardown:
                 module.warn(cx.KV_SANDBOX_LEAK % ("probe " + name, p["network"]))
         for path in (state_path(name), log_path(name)):
@@ -1027,6 +974,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    api = None
     try:
         cx.check_name(p["name"], "name")
         if p["container"] is not None:
@@ -1040,28 +988,20 @@ def main():
         peers = cx.normalize_peers(p["peers"], p["port"])
         if p["prune"] and p["state"] != "started":
             raise cx.ConnectivityError("prune: only with state=started (state=absent removes a probe by its name)")
-    except cx.ConnectivityError as exc:
-        module.fail_json(msg=str(exc))
-    if not HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
-    client = None
-    try:
-        client = connect(module)
+        if not HAS_DOCKER:
+            module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
+        api = docker_api.wrap(connect(module), p["docker_host"])
         if p["state"] == "started":
-            result = started(module, client, p, peers)
+            result = started(module, api, p, peers)
         elif p["state"] == "tested":
-            result = tested(module, client, p, peers)
+            result = tested(module, api, p, peers)
         else:
-            result = absent(module, client, p, peers)
-    except Fail as exc:
-        module.fail_json(msg=str(exc))
-    except probe_lib.ProbeError as exc:
-        module.fail_json(msg=str(exc))
-    except APIError as exc:
-        module.fail_json(msg="Docker API error: %s" % to_native(exc), exception=traceback.format_exc())
+            result = absent(module, api, p, peers)
+    except CrosshostError as err:
+        fail(module, err)
     finally:
-        if client is not None:
-            client.close()
+        if api is not None:
+            api.close()
     if not module._diff:
         result.pop("diff", None)
     module.exit_json(**result)
