@@ -316,21 +316,22 @@ from ansible_collections.crosshost.docker.plugins.module_utils._engine import (
     parse_version,
     version_text,
 )
-from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import unix_socket_path
-
-try:
-    import docker
-except ImportError:
-    HAS_DOCKER = False
-else:
-    HAS_DOCKER = True
+from ansible_collections.crosshost.docker.plugins.module_utils import _docker_api as docker_api
+from ansible_collections.crosshost.docker.plugins.module_utils._docker_api import HAS_DOCKER
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import (
+    BackendError,
+    CrosshostError,
+    DockerApiError,
+    PersistError,
+    fail,
+)
 
 NEW_FILE_MODE = 0o644
 NEW_DIR_MODE = 0o755
 API_TIMEOUT = 5
 
 
-def parse_mode(module, value):
+def parse_mode(value):
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
@@ -339,9 +340,9 @@ def parse_mode(module, value):
         text = value.strip()
         mode = int(text[2:] if text.startswith("0o") else text, 8)
     else:
-        module.fail_json(msg="mode must be an octal number in quotes such as '0644', not %r" % (value,))
+        raise DaemonJsonPlanError("mode must be an octal number in quotes such as '0644', not %r" % (value,))
     if not 0 <= mode <= 0o7777:
-        module.fail_json(msg="mode %r is out of range (0000 to 7777 octal)" % (value,))
+        raise DaemonJsonPlanError("mode %r is out of range (0000 to 7777 octal)" % (value,))
     return mode
 
 
@@ -349,33 +350,31 @@ def api_engine_version(docker_host):
     """The engine version the Docker API reports, or None (no SDK, no daemon, no answer)."""
     if not HAS_DOCKER or not docker_host:
         return None
-    socket_path = unix_socket_path(docker_host)
-    if socket_path is not None and not os.path.exists(socket_path):
-        return None
-    base_url = "unix://" + socket_path if socket_path is not None else docker_host
     try:
-        client = docker.APIClient(base_url=base_url, version="auto", timeout=API_TIMEOUT)
-        try:
-            return client.version().get("Version") or None
-        finally:
-            client.close()
-    except Exception:  # unreachable or not a Docker daemon: fall back to the binary
+        api = docker_api.connect(docker_host, API_TIMEOUT)
+    except DockerApiError:  # no socket, unreachable or not a Docker daemon: fall back to the binary
         return None
+    try:
+        return api.engine_version()
+    except DockerApiError:
+        return None
+    finally:
+        api.close()
 
 
-def read_current(module, path):
-    """(bytes or None, os.stat_result or None)."""
+def read_current(path):
+    """(bytes or None, os.stat_result or None); BackendError when it cannot be read."""
     try:
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
-            module.fail_json(msg="%s is not a regular file" % path)
+            raise BackendError("%s is not a regular file" % path)
         with open(path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
         return None, None
     except OSError as exc:
         hint = " (use become: true)" if exc.errno in (errno.EACCES, errno.EPERM) else ""
-        module.fail_json(msg="cannot read %s: %s%s" % (path, exc.strerror or exc, hint))
+        raise BackendError("cannot read %s: %s%s" % (path, exc.strerror or exc, hint))
     return data, st
 
 
@@ -458,19 +457,27 @@ def main():
         ),
         supports_check_mode=True,
     )
+    try:
+        module.exit_json(**apply(module))
+    except CrosshostError as err:
+        fail(module, err)
+
+
+def apply(module):
+    """The module's work; returns the result, raises CrosshostError (with the result so far in its details)."""
     params = module.params
     path = params["path"]
     # A symbolic link is followed: the file it points to is replaced, the link stays.
     real_path = os.path.realpath(path)
-    mode = parse_mode(module, params["mode"])
+    mode = parse_mode(params["mode"])
     if params["indent"] is not None and not 0 <= params["indent"] <= 16:
-        module.fail_json(msg="indent must be from 0 to 16 spaces, not %d" % params["indent"])
+        raise DaemonJsonPlanError("indent must be from 0 to 16 spaces, not %d" % params["indent"])
 
     # The engine: the option, else the Docker API, else the running dockerd binary.
     engine_raw, engine_source = None, None
     if params["engine_version"]:
         if parse_version(params["engine_version"]) is None:
-            module.fail_json(msg="engine_version %r is not a version such as 20.10.24 or 28.5.2" % params["engine_version"])
+            raise DaemonJsonPlanError("engine_version %r is not a version such as 20.10.24 or 28.5.2" % params["engine_version"])
         engine_raw, engine_source = params["engine_version"], "engine_version"
     else:
         engine_raw = api_engine_version(params["docker_host"])
@@ -480,22 +487,22 @@ def main():
         engine_raw, engine_source = version_text(dockerd_version), "dockerd --version"
     engine = parse_version(engine_raw)
 
-    data, old_stat = read_current(module, real_path)
+    data, old_stat = read_current(real_path)
     result = dict(changed=False, path=path, engine_version=engine_raw, engine_version_source=engine_source,
                   validated=False, validation="", changed_keys=[], restart_required=False, reload_sufficient=False)
     try:
         plan = plan_daemon_json(data, params["set"], params["remove"], params["purge"], engine, path, params["indent"])
     except DaemonJsonError as exc:
-        module.fail_json(msg="%s; the file was not changed" % exc, line=exc.line, column=exc.column, **result)
+        raise DaemonJsonPlanError("%s; the file was not changed" % exc, line=exc.line, column=exc.column, **result)
     except DaemonJsonPlanError as exc:
-        module.fail_json(msg=str(exc), **result)
+        raise DaemonJsonPlanError(str(exc), **result)
 
     for warning in plan["warnings"]:
         module.warn(warning)
     result.update(config=plan["after"], changed_keys=plan["changed_keys"],
                   restart_required=plan["restart_required"], reload_sufficient=plan["reload_sufficient"])
     if plan["errors"]:
-        module.fail_json(msg="%s was not changed: %s" % (path, "; ".join(plan["errors"])), errors=plan["errors"], **result)
+        raise DaemonJsonPlanError("%s was not changed: %s" % (path, "; ".join(plan["errors"])), errors=plan["errors"], **result)
 
     content_changed = plan["changed"]
     new_bytes = plan["after_text"].encode("utf-8")
@@ -519,8 +526,8 @@ def main():
             label = "dockerd %s --validate" % version_text(dockerd_version or engine)
             if rc != 0:
                 result["validation"] = "%s: %s" % (label, output)
-                module.fail_json(msg="%s refused the new content, %s was not changed: %s" % (label, path, output),
-                                 errors=[output], **result)
+                raise DaemonJsonPlanError("%s refused the new content, %s was not changed: %s" % (label, path, output),
+                                          errors=[output], **result)
             result["validated"] = True
             result["validation"] = "%s: %s" % (label, output or "configuration OK")
 
@@ -538,9 +545,8 @@ def main():
             else:
                 os.chmod(real_path, target_mode)
         except Exception as exc:  # OSError, and backup_local raises a plain Exception
-            module.fail_json(msg="cannot write %s: %s" % (path, to_native(exc)), exception=traceback.format_exc(), **result)
-
-    module.exit_json(**result)
+            raise PersistError("cannot write %s: %s" % (path, to_native(exc)), exception=traceback.format_exc(), **result)
+    return result
 
 
 if __name__ == "__main__":
