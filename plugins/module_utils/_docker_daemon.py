@@ -26,7 +26,12 @@ import json
 import re
 import time
 
-from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError
+from ansible_collections.crosshost.docker.plugins.module_utils import _docker_api
+from ansible_collections.crosshost.docker.plugins.module_utils._docker_api import (  # pylint: disable=unused-import
+    http_request,
+    parse_http_response,
+)
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, DockerApiError
 
 STATES = ("restarted", "reloaded", "started", "applied")
 MANAGERS = ("systemd", "sysvinit", "service")
@@ -442,59 +447,15 @@ def log_window(size_now, mark, max_bytes=262144):
 
 
 # ---------------------------------------------------------------------------------------------
-# Docker API over a socket (HTTP/1.0, so the daemon closes the connection after one response)
+# Docker API over a socket: module_utils/_docker_api (http_request and parse_http_response live there)
 
 
 def docker_address(docker_host):
     """('unix', path) or ('tcp', (host, port)) for a docker_host value; raises DockerDaemonError."""
-    if not docker_host:
-        return "unix", "/var/run/docker.sock"
-    if docker_host.startswith("unix://"):
-        return "unix", docker_host[len("unix://"):] or "/var/run/docker.sock"
-    if docker_host.startswith("/"):
-        return "unix", docker_host
-    m = re.match(r"^(?:tcp|http)://\[?([^\]/]+?)\]?:(\d+)/?$", docker_host)
-    if m:
-        return "tcp", (m.group(1), int(m.group(2)))
-    raise DockerDaemonError("docker_host=%s: use unix:///path/to/docker.sock or tcp://host:port (no TLS)" % docker_host)
-
-
-def http_request(path):
-    return ("GET %s HTTP/1.0\r\nHost: docker\r\nUser-Agent: crosshost.docker.docker_daemon\r\n\r\n" % path).encode("ascii")
-
-
-def parse_http_response(data):
-    """Raw HTTP/1.x response bytes -> (status, headers dict lower-case, body bytes). Handles chunked bodies."""
-    if not data:
-        raise ValueError("empty response")
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep:
-        raise ValueError("incomplete HTTP response")
-    lines = head.decode("iso-8859-1").split("\r\n")
-    m = re.match(r"^HTTP/\d\.\d (\d{3})", lines[0])
-    if not m:
-        raise ValueError("not an HTTP response: %r" % lines[0][:80])
-    headers = {}
-    for line in lines[1:]:
-        key, _colon, value = line.partition(":")
-        headers[key.strip().lower()] = value.strip()
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        body = _dechunk(body)
-    return int(m.group(1)), headers, body
-
-
-def _dechunk(body):
-    out, pos = [], 0
-    while True:
-        end = body.find(b"\r\n", pos)
-        if end < 0:
-            break
-        size = int(body[pos:end].split(b";")[0].strip() or b"0", 16)
-        if size == 0:
-            break
-        out.append(body[end + 2:end + 2 + size])
-        pos = end + 2 + size + 2
-    return b"".join(out)
+    try:
+        return _docker_api.docker_address(docker_host)
+    except DockerApiError as exc:
+        raise DockerDaemonError(str(exc))
 
 
 # ---------------------------------------------------------------------------------------------

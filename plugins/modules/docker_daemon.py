@@ -315,11 +315,9 @@ diff:
   sample: {}
 """
 
-import json
 import os
 import shutil
 import signal
-import socket
 import tempfile
 import time
 import traceback
@@ -339,80 +337,41 @@ from ansible_collections.crosshost.docker.plugins.module_utils._docker_daemon im
     check_rollback_text,
     choose_service_manager,
     container_changes,
-    docker_address,
     extract_error_lines,
     failure_message,
-    http_request,
     journal_command,
     journal_since,
     live_restore_setting,
     log_window,
     merge_lines,
-    parse_http_response,
     plan,
     reload_outcome,
     reload_signals,
     service_command,
 )
 from ansible_collections.crosshost.docker.plugins.module_utils import _daemon_state as daemon_state
+from ansible_collections.crosshost.docker.plugins.module_utils import _docker_api as docker_api
 from ansible_collections.crosshost.docker.plugins.module_utils._engine import running_dockerd
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, DockerApiError, fail
 
 POLL = 0.25
 PING_TIMEOUT = 3
 
 
 # ---------------------------------------------------------------------------------------------
-# Docker API over a plain socket
+# Docker API over a plain socket (module_utils/_docker_api, no Docker SDK needed)
 
 
-def api_get(address, path, timeout):
-    """(status, body bytes) of GET `path`; raises OSError / ValueError when the API does not answer."""
-    kind, where = address
-    if kind == "unix":
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        try:
-            sock.connect(where)
-        except OSError:
-            sock.close()
-            raise
-    else:
-        sock = socket.create_connection(where, timeout)
+def quiet(func, *args):
+    """func(*args), or None when the API does not answer properly."""
     try:
-        sock.sendall(http_request(path))
-        chunks = []
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                break
-            chunks.append(data)
-    finally:
-        sock.close()
-    status, _headers, body = parse_http_response(b"".join(chunks))
-    return status, body
-
-
-def api_json(address, path, timeout=10):
-    """Parsed JSON of GET `path`, or None when the API does not answer properly."""
-    try:
-        status, body = api_get(address, path, timeout)
-        if status != 200:
-            return None
-        return json.loads(body.decode("utf-8"))
-    except (OSError, ValueError):
+        return func(*args)
+    except DockerApiError:
         return None
 
 
-def ping(address, timeout=PING_TIMEOUT):
-    try:
-        status, body = api_get(address, "/_ping", timeout)
-    except (OSError, ValueError):
-        return False
-    return status == 200 and body.strip() == b"OK"
-
-
-def running_ids(address):
-    containers = api_json(address, "/containers/json")
+def running_ids(api):
+    containers = quiet(api.containers)
     if not isinstance(containers, list):
         return None
     return sorted(c.get("Id") for c in containers if isinstance(c, dict) and c.get("Id"))
@@ -427,11 +386,11 @@ def dockerd_pid():
 # What the running daemon uses (state=applied)
 
 
-def pending(module, address, pid):
+def pending(module, api, pid):
     """Reasons a restart is pending (state=applied); raises DockerDaemonError for an unreadable daemon.json."""
-    bridge = api_json(address, "/networks/bridge")
-    info = api_json(address, "/info")
-    version = (api_json(address, "/version") or {}).get("Version")
+    bridge = quiet(api.network, "bridge")
+    info = quiet(api.info)
+    version = (quiet(api.version) or {}).get("Version")
     iptables = module.get_bin_path("iptables")
 
     def raw_rules():
@@ -451,10 +410,10 @@ def pending(module, address, pid):
 class Daemon:
     """Everything the module does on the host, for one run."""
 
-    def __init__(self, module, manager, address):
+    def __init__(self, module, manager, api):
         self.module = module
         self.manager = manager
-        self.address = address
+        self.api = api
         self.timeout = module.params["timeout"]
         self.systemctl = module.get_bin_path("systemctl") or "systemctl"
         self.service = module.get_bin_path("service") or "service"
@@ -530,7 +489,7 @@ class Daemon:
         dead_since = None
         while True:
             pid = dockerd_pid()
-            if ping(self.address) and (old_pid is None or pid != old_pid):
+            if self.api.ping(PING_TIMEOUT) and (old_pid is None or pid != old_pid):
                 return True, None
             now = time.time()
             if pid is None:
@@ -602,14 +561,14 @@ def do_restart(module, daemon, op, result, before):
     result.update(pid_after=dockerd_pid(), engine_version=None, containers_running_after=None)
     what = "`%s`" % describe(argv)
     if rollback is None:
-        module.fail_json(msg=failure_message(what, why, lines, path), **result)
+        raise DockerDaemonError(failure_message(what, why, lines, path))
 
     try:
         result["failed_config"] = daemon.restore(rollback, path, params["keep_failed_config"])
     except OSError as exc:
-        module.fail_json(msg=failure_message(what, why, lines, path, rollback,
-                                             rollback_problem="copying %s over %s failed: %s" % (rollback, path, to_native(exc))),
-                         exception=traceback.format_exc(), **result)
+        raise DockerDaemonError(failure_message(what, why, lines, path, rollback,
+                                                rollback_problem="copying %s over %s failed: %s" % (rollback, path, to_native(exc))),
+                                exception=traceback.format_exc())
     result["rolled_back"] = True
     if daemon.manager == "systemd":
         module.run_command([daemon.systemctl, "reset-failed", SYSTEMD_UNIT])
@@ -624,10 +583,9 @@ def do_restart(module, daemon, op, result, before):
         recovery_lines = daemon.error_lines(mark2, err2)
         result["error_lines"] = merge_lines(lines, recovery_lines)
         result["pid_after"] = dockerd_pid()
-    module.fail_json(msg=failure_message(what, why, lines, path, rollback, restored=True,
-                                         failed_copy=result["failed_config"], recovered=recovered,
-                                         recovered_version=result["engine_version"], recovery_lines=recovery_lines),
-                     **result)
+    raise DockerDaemonError(failure_message(what, why, lines, path, rollback, restored=True,
+                                            failed_copy=result["failed_config"], recovered=recovered,
+                                            recovered_version=result["engine_version"], recovery_lines=recovery_lines))
 
 
 def finish_up(module, daemon, result, before, t0, applied=True):
@@ -636,12 +594,12 @@ def finish_up(module, daemon, result, before, t0, applied=True):
         daemon_state.mark_applied(module.params["daemon_json_path"], *module.params["config_files"])
     result["seconds"] = round(time.time() - t0, 2)
     result["pid_after"] = dockerd_pid()
-    version = api_json(daemon.address, "/version") or {}
+    version = quiet(daemon.api.version) or {}
     result["engine_version"] = version.get("Version")
-    info = api_json(daemon.address, "/info") or {}
+    info = quiet(daemon.api.info) or {}
     if "LiveRestoreEnabled" in info:
         result["live_restore"] = bool(info["LiveRestoreEnabled"])
-    after = running_ids(daemon.address)
+    after = running_ids(daemon.api)
     result["containers_running_after"] = None if after is None else len(after)
     if before["containers"] is not None and after is not None:
         result.update(container_changes(before["containers"], after))
@@ -662,8 +620,7 @@ def do_reload(module, daemon, result, before):
             module.warn("could not confirm from dockerd's log that it reloaded its configuration")
         finish_up(module, daemon, result, before, t0, applied=outcome == "reloaded")
         if result["pid_after"] != before["pid"]:
-            module.fail_json(msg="dockerd's PID changed during the reload (%s -> %s)" % (before["pid"], result["pid_after"]),
-                             **result)
+            raise DockerDaemonError("dockerd's PID changed during the reload (%s -> %s)" % (before["pid"], result["pid_after"]))
         result["msg"] = "reloaded dockerd's configuration (PID %s)" % result["pid_after"]
         module.exit_json(**result)
 
@@ -672,13 +629,13 @@ def do_reload(module, daemon, result, before):
            % " | ".join(lines))
     if rollback is None:
         finish_up(module, daemon, result, before, t0, applied=False)
-        module.fail_json(msg=msg + (" No rollback_file was given: %s was left as it is, and dockerd will refuse to "
-                                    "start with it at its next restart." % path), **result)
+        raise DockerDaemonError(msg + (" No rollback_file was given: %s was left as it is, and dockerd will refuse to "
+                                       "start with it at its next restart." % path))
     try:
         result["failed_config"] = daemon.restore(rollback, path, params["keep_failed_config"])
     except OSError as exc:
         finish_up(module, daemon, result, before, t0, applied=False)
-        module.fail_json(msg=msg + " Restoring %s from %s failed: %s." % (path, rollback, to_native(exc)), **result)
+        raise DockerDaemonError(msg + " Restoring %s from %s failed: %s." % (path, rollback, to_native(exc)))
     result["rolled_back"] = True
     outcome2, lines2, t1 = send_reload(module, daemon, before["pid"])
     finish_up(module, daemon, result, before, t1, applied=outcome2 != "rejected")
@@ -691,7 +648,7 @@ def do_reload(module, daemon, result, before):
     else:
         second = "not confirmed in dockerd's log"
     msg += " Restored %s from %s%s and reloaded again: %s." % (path, rollback, kept, second)
-    module.fail_json(msg=msg, **result)
+    raise DockerDaemonError(msg)
 
 
 def send_reload(module, daemon, pid):
@@ -702,12 +659,12 @@ def send_reload(module, daemon, pid):
     rc, out, err = daemon.run("reload")
     if rc != 0:
         if pid is None:
-            module.fail_json(msg="`%s` failed (rc=%d: %s) and dockerd's pidfile has no running PID to send SIGHUP to"
-                             % (describe(daemon.command("reload")), rc, (err or out).strip()))
+            raise DockerDaemonError("`%s` failed (rc=%d: %s) and dockerd's pidfile has no running PID to send SIGHUP to"
+                                    % (describe(daemon.command("reload")), rc, (err or out).strip()))
         try:
             os.kill(pid, signal.SIGHUP)
         except OSError as exc:
-            module.fail_json(msg="cannot send SIGHUP to dockerd (PID %d): %s" % (pid, to_native(exc)))
+            raise DockerDaemonError("cannot send SIGHUP to dockerd (PID %d): %s" % (pid, to_native(exc)))
     deadline = t0 + min(daemon.timeout, 15)
     while True:
         outcome, lines = reload_outcome(daemon.log_since(mark), signals_before)
@@ -745,46 +702,49 @@ def main():
         ),
         supports_check_mode=True,
     )
+    result = {}
+    try:
+        manage(module, result)
+    except CrosshostError as err:
+        fail(module, err, **result)
+
+
+def manage(module, result):
+    """The module's work. Fills `result` (which a failure returns too) and exits the module, or raises CrosshostError."""
     params = module.params
     if params["timeout"] < 1:
-        module.fail_json(msg="timeout=%d: use a number of seconds >= 1" % params["timeout"])
-    try:
-        address = docker_address(params["docker_host"])
-        manager, _reason = detect_manager(module)
-    except DockerDaemonError as exc:
-        module.fail_json(msg=str(exc))
+        raise DockerDaemonError("timeout=%d: use a number of seconds >= 1" % params["timeout"])
+    api = docker_api.connect_plain(params["docker_host"])
+    manager, _reason = detect_manager(module)
 
     if params["rollback_file"] is not None:
         if os.path.realpath(params["rollback_file"]) == os.path.realpath(params["daemon_json_path"]):
-            module.fail_json(msg="rollback_file is daemon_json_path itself (%s): give the previous version of the file, "
-                                 "for example the backup_file of daemon_json. Nothing was done to dockerd."
-                                 % params["rollback_file"])
+            raise DockerDaemonError("rollback_file is daemon_json_path itself (%s): give the previous version of the "
+                                    "file, for example the backup_file of daemon_json. Nothing was done to dockerd."
+                                    % params["rollback_file"])
         problem = check_rollback_text(params["rollback_file"], read_text(params["rollback_file"]))
         if problem:
-            module.fail_json(msg="rollback_file: %s. Nothing was done to dockerd." % problem)
+            raise DockerDaemonError("rollback_file: %s. Nothing was done to dockerd." % problem)
 
-    daemon = Daemon(module, manager, address)
-    api_up = ping(address)
+    daemon = Daemon(module, manager, api)
+    api_up = api.ping(PING_TIMEOUT)
     pid = dockerd_pid()
-    before = {"pid": pid, "containers": running_ids(address) if api_up else None}
-    info = api_json(address, "/info") if api_up else None
+    before = {"pid": pid, "containers": running_ids(api) if api_up else None}
+    info = quiet(api.info) if api_up else None
     live_restore = live_restore_setting(read_text(params["daemon_json_path"]))
     if live_restore is None and isinstance(info, dict) and "LiveRestoreEnabled" in info:
         live_restore = bool(info["LiveRestoreEnabled"])
 
     reasons = []
     if params["state"] == "applied" and api_up:
-        try:
-            reasons = pending(module, address, pid)
-        except DockerDaemonError as exc:
-            module.fail_json(msg=str(exc))
+        reasons = pending(module, api, pid)
     if params["state"] == "applied" and api_up and not reasons:
         decision = dict(op=None, action=ACTION_NONE, changed=False, note=None)
     else:
         decision = plan(params["state"], api_up, pid is not None)
     op = decision["op"]
-    version = (api_json(address, "/version") or {}).get("Version") if api_up else None
-    result = dict(
+    version = (quiet(api.version) or {}).get("Version") if api_up else None
+    result.update(
         changed=decision["changed"], action=decision["action"], service_manager=manager,
         command=describe(daemon.command(op)) if op else None,
         engine_version=version, pid_before=pid, pid_after=pid, seconds=None, live_restore=live_restore,
@@ -805,12 +765,9 @@ def main():
             result["msg"] += " (restart pending: %s)" % "; ".join(reasons)
         module.exit_json(**result)
 
-    try:
-        if op == "reload":
-            do_reload(module, daemon, result, before)
-        do_restart(module, daemon, op, result, before)
-    except DockerDaemonError as exc:
-        module.fail_json(msg=str(exc), **result)
+    if op == "reload":
+        do_reload(module, daemon, result, before)
+    do_restart(module, daemon, op, result, before)
 
 
 if __name__ == "__main__":
