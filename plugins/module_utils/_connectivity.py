@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import shlex
 
+from ansible_collections.crosshost.docker.plugins.module_utils import _iptables
 from ansible_collections.crosshost.docker.plugins.module_utils._matrix import matrix_table
 
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
@@ -260,47 +260,14 @@ def count_rules(name, own, peers):
     return rules
 
 
-_SAVE_RULE = re.compile(r"^(?:\[(\d+):(\d+)\]\s+)?-A\s+(\S+)\s*(.*)$")
-_SAVE_CHAIN = re.compile(r"^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?")
-
-
 def parse_save(text):
-    """`iptables-save -c` as {"rules": [{table, chain, packets, bytes, spec, tokens}], "policies":
-    {(table, chain): policy}}. Counters are 0 when the output has none."""
-    rules = []
-    policies = {}
-    table = None
-    for raw in (text or "").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("*"):
-            table = line[1:].strip()
-            continue
-        if line == "COMMIT":
-            table = None
-            continue
-        chain = _SAVE_CHAIN.match(line)
-        if chain:
-            policies[(table, chain.group(1))] = None if chain.group(2) == "-" else chain.group(2)
-            continue
-        rule = _SAVE_RULE.match(line)
-        if rule and table:
-            spec = rule.group(4)
-            try:
-                tokens = shlex.split(spec)
-            except ValueError:
-                tokens = spec.split()
-            rules.append({"table": table, "chain": rule.group(3), "packets": int(rule.group(1) or 0),
-                          "bytes": int(rule.group(2) or 0), "spec": spec, "tokens": tokens})
-    return {"rules": rules, "policies": policies}
+    """`iptables-save -c`, parsed by the one parser (_iptables.parse_save with counters, lenient):
+    ``parsed["rules"]`` lists every rule as {table, chain, packets, bytes, spec, tokens}. Counters are 0
+    when the output has none."""
+    return _iptables.parse_save(text, counters=True, strict=False)
 
 
-def _option(tokens, *names):
-    for index, token in enumerate(tokens[:-1]):
-        if token in names:
-            return tokens[index + 1]
-    return None
+_option = _iptables.option
 
 
 def _host(value):
@@ -360,14 +327,13 @@ def missing_rules(parsed, wanted):
 
 def raw_drops(parsed, address):
     """Docker 28's raw-table DROP rules for one container address: {rules, packets}."""
-    found = [r for r in parsed["rules"] if r["table"] == "raw" and r["chain"] == "PREROUTING"
-             and _host(_option(r["tokens"], "-d", "--destination")) == address
-             and _option(r["tokens"], "-j", "--jump") == "DROP"]
+    found = [r for r in _iptables.raw_drops(parsed) if _host(r["destination"]) == address]
     return {"rules": len(found), "packets": sum(r["packets"] for r in found)}
 
 
 def forward_policy(parsed):
-    return parsed["policies"].get(("filter", "FORWARD"))
+    """filter/FORWARD's policy as iptables-save printed it, None when it printed no filter table."""
+    return ((parsed["chains"].get("filter") or {}).get("FORWARD") or {}).get("policy")
 
 
 # --- judging -------------------------------------------------------------------------------------

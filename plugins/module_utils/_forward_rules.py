@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import shlex
 
+from ansible_collections.crosshost.docker.plugins.module_utils import _iptables
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
+from ansible_collections.crosshost.docker.plugins.module_utils._iptables import jump_target, tokens
+from ansible_collections.crosshost.docker.plugins.module_utils._persist import DOCUMENTATION_URL, oneshot_unit
 
 FILTER_CHAIN = "CROSSHOST-FORWARD"
 NAT_CHAIN = "CROSSHOST-MASQ"
@@ -111,24 +113,8 @@ def desired(local, peers, underlay_interface=None, masquerade=True, mode="rules"
     return {"chains": chains, "jumps": jumps}
 
 
-def tokens(spec):
-    """A rule spec as a token tuple: quoting differs between iptables backends, tokens do not."""
-    try:
-        return tuple(shlex.split(spec))
-    except ValueError:
-        return tuple(spec.split())
-
-
-def _jump_target(spec):
-    t = tokens(spec)
-    for i, tok in enumerate(t[:-1]):
-        if tok in ("-j", "--jump", "-g", "--goto"):
-            return t[i + 1]
-    return None
-
-
 def current(parsed, our_chains=None):
-    """Our state as found in parsed iptables-save output (see _host_facts.parse_iptables_save).
+    """Our state as found in parsed iptables-save output (see _iptables.parse_save).
 
     ``our_chains``: {table: chain} owned by the caller (default: forward_rules' chains).
     """
@@ -140,7 +126,7 @@ def current(parsed, our_chains=None):
             chains[(table, our)] = list(table_chains[our]["rules"])
         for chain, entry in table_chains.items():
             for spec in entry["rules"]:
-                if _jump_target(spec) == our:
+                if jump_target(spec) == our:
                     jumps.append((table, chain, spec))
     return {"chains": chains, "jumps": jumps}
 
@@ -233,7 +219,7 @@ def docker_masquerade(parsed, local):
             continue
         for spec in entry["rules"]:
             t = tokens(spec)
-            if _jump_target(spec) != "MASQUERADE" or "-s" not in t:
+            if jump_target(spec) != "MASQUERADE" or "-s" not in t:
                 continue
             src = t[t.index("-s") + 1]
             try:
@@ -248,16 +234,13 @@ def docker_masquerade(parsed, local):
 def raw_drops(parsed, local):
     """Docker 28's per-container raw-table DROP rules for addresses in our local subnets."""
     found = []
-    for spec in parsed.get("chains", {}).get("raw", {}).get("PREROUTING", {}).get("rules", []):
-        t = tokens(spec)
-        if _jump_target(spec) != "DROP" or "-d" not in t:
-            continue
+    for drop in _iptables.raw_drops(parsed):
         try:
-            dst = ipaddress.ip_network(t[t.index("-d") + 1], strict=False)
+            dst = ipaddress.ip_network(drop["destination"], strict=False)
         except ValueError:
             continue
         if any(dst.subnet_of(n) for n in local):
-            found.append("raw PREROUTING %s" % spec)
+            found.append("raw PREROUTING %s" % drop["spec"])
     return found
 
 
@@ -293,17 +276,7 @@ def persist_script(want, mode="rules", iptables="iptables", iptables_restore="ip
     return "\n".join(lines) + "\n"
 
 
-SYSTEMD_UNIT = """[Unit]
-Description=crosshost.docker forwarding rules (DOCKER-USER and NAT for cross-host containers)
-Documentation=https://github.com/crosshost/docker
-After=docker.service
-Wants=docker.service
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/bin/sh %s
-
-[Install]
-WantedBy=multi-user.target
-"""
+# Our boot unit, with "%s" for the script's path.
+SYSTEMD_UNIT = oneshot_unit("crosshost.docker forwarding rules (DOCKER-USER and NAT for cross-host containers)",
+                            "/bin/sh %s", (("After", "docker.service"), ("Wants", "docker.service")),
+                            documentation=DOCUMENTATION_URL)

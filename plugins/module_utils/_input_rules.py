@@ -16,9 +16,9 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.crosshost.docker.plugins.module_utils._forward_rules import COMMENT
-
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
+from ansible_collections.crosshost.docker.plugins.module_utils._forward_rules import COMMENT
+from ansible_collections.crosshost.docker.plugins.module_utils._persist import oneshot_unit
 
 DEFAULT_CHAIN = "CROSSHOST-INPUT"
 _CHAIN = re.compile(r"^CROSSHOST-[A-Z0-9_-]{1,18}$")
@@ -81,3 +81,9 @@ def desired(ports, sources, chain=DEFAULT_CHAIN, interface=None):
             rules.append("-s %s%s -p %s -m %s --dport %s -j ACCEPT" % (net, iface, proto, proto, port))
     return {"chains": {("filter", chain): rules},
             "jumps": [("filter", "INPUT", "-m comment --comment %s -j %s" % (COMMENT, chain), "top")]}
+
+
+def systemd_unit(chain, script_path):
+    """Our boot unit for `chain`: runs the script early (before the network is up, after network-pre)."""
+    return oneshot_unit("crosshost.docker INPUT rules (%s)" % chain, "/bin/sh %s" % script_path,
+                        (("After", "network-pre.target"),))
