@@ -162,12 +162,9 @@ options:
       - Macvlan and overlay traffic does not cross the host's iptables, so no rules are added for those networks.
     type: bool
     default: true
-  docker_host:
-    description: The Docker daemon, C(unix:///path) or C(tcp://host:port) (no TLS). Defaults to E(DOCKER_HOST).
-    type: str
-    default: unix:///var/run/docker.sock
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - crosshost.docker.attributes
+  - crosshost.docker.docker_host
 attributes:
   check_mode:
     support: full
@@ -177,8 +174,6 @@ attributes:
   diff_mode:
     support: full
     details: The probe's container, server and count rules before and after (with O(prune), also the earlier probes).
-  platform:
-    platforms: posix
 requirements:
   - Linux, root (entering a container's network namespace, raw ICMP, iptables)
   - docker (Docker SDK for Python) >= 7.0

@@ -94,13 +94,6 @@ options:
         C(dockerd) binary (C(dockerd --version)). If both fail the version is unknown. The version checks then warn
         instead of failing, and O(validate) is skipped.
     type: str
-  docker_host:
-    description:
-      - The Docker daemon to ask for its version when O(engine_version) is not set.
-      - If the value is not specified in the task, the value of the environment variable E(DOCKER_HOST) on the managed
-        host is used.
-    type: str
-    default: unix:///var/run/docker.sock
   validate:
     description:
       - On Docker 23.0 and later, have the running C(dockerd) binary check the complete new content with
@@ -121,7 +114,8 @@ options:
         whatever its style.
     type: int
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - crosshost.docker.attributes
+  - crosshost.docker.docker_host
 attributes:
   check_mode:
     support: full
@@ -131,8 +125,6 @@ attributes:
     support: full
     details:
       - The diff shows the file's JSON text before and after.
-  platform:
-    platforms: posix
 requirements:
   - docker (Docker SDK for Python), optional, only to ask the Docker API for the engine version
 notes:

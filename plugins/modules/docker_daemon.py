@@ -89,13 +89,6 @@ options:
         (replacing an older one) so that users can see what dockerd refused.
     type: bool
     default: true
-  docker_host:
-    description:
-      - The Docker API to wait for, as C(unix:///path/to/socket) or C(tcp://host:port) (without TLS).
-      - If the value is not specified in the task, the value of the environment variable E(DOCKER_HOST) on the
-        managed host is used.
-    type: str
-    default: unix:///var/run/docker.sock
   timeout:
     description:
       - Seconds to wait for the Docker API after the restart or start command, and again after a rollback.
@@ -119,7 +112,8 @@ options:
     choices: [auto, systemd, sysvinit, service]
     default: auto
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - crosshost.docker.attributes
+  - crosshost.docker.docker_host
 attributes:
   check_mode:
     support: full
@@ -132,8 +126,6 @@ attributes:
     support: none
     details:
       - There is no file content to show. The returned diff is always empty.
-  platform:
-    platforms: posix
 notes:
   - Run it as root (C(become=true)).
   - No Docker SDK is needed on the managed host. The module talks to the API with Python's C(socket) module.

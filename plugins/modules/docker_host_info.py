@@ -28,15 +28,6 @@ description:
     and when the daemon cannot be reached. This only happens if O(gather) contains V(engine),
     V(networks) or V(containers), the parts that need the Docker API.
 options:
-  docker_host:
-    description:
-      - The Docker daemon to query, as C(unix:///path/to/socket) or C(tcp://host:port) (without TLS).
-      - If the value is not specified in the task, the value of the environment variable E(DOCKER_HOST)
-        on the managed host is used.
-      - For a C(unix://) socket the module first checks that the socket file exists. If it does not,
-        it tells apart I(Docker not installed) (no C(dockerd) binary either) from I(daemon not running).
-    type: str
-    default: unix:///var/run/docker.sock
   timeout:
     description:
       - Timeout in seconds for each Docker API call.
@@ -62,16 +53,9 @@ options:
     choices: [engine, daemon_json, networks, firewall, sysctl, interfaces, routes, containers]
     default: [engine, daemon_json, networks, firewall, sysctl, interfaces, routes, containers]
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - The module never changes anything, in check mode or not.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - crosshost.docker.attributes
+  - crosshost.docker.attributes.info_module
+  - crosshost.docker.docker_host
 requirements:
   - docker (Docker SDK for Python) >= 7.0, for O(gather=engine), O(gather=networks) and O(gather=containers) only
   - C(ip) from iproute2 with JSON output (C(ip -json)), for O(gather=interfaces), O(gather=routes) and O(gather=containers)
