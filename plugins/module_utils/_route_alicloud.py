@@ -4,8 +4,9 @@
 """Alibaba Cloud VPC backend of crosshost.docker.route_table (provider ``alicloud``).
 
 Talks to the VPC API (version 2016-04-28) through Alibaba's current SDK, alibabacloud_vpc20160428
-on alibabacloud_tea_openapi (not the abandoned footmark). Same interface as the other providers:
-list_routes / create / replace / delete / quota / vswitch_cidrs, and the `reads` / `writes` counters.
+on alibabacloud_tea_openapi (not the abandoned footmark). A ``RouteBackend`` (``_route_backend``), like
+the other providers: list_routes / create / replace / delete / quota, check_destinations (the vSwitch
+rule below), vswitch_cidrs, and the `reads` / `writes` counters.
 
 What the API reference says and what we do about it:
 - CreateRouteEntry, ModifyRouteEntry and DeleteRouteEntry are asynchronous: an entry is Pending
@@ -13,9 +14,10 @@ What the API reference says and what we do about it:
   Every write here waits for that, polling with exponential backoff, up to `wait_timeout` seconds.
 - Writes are refused while the table has an entry in a transitional state (TaskConflict,
   IncorrectRouteEntryStatus) or when called too often (Throttling*, TaskConflict "the operation is
-  too frequent"). Those are retried with exponential backoff up to `max_retries`; before retrying a
-  refused write we wait for the table to settle (no Pending/Modifying/Deleting entry), as the
-  Terraform provider does. Then a clear error names the code and the number of attempts.
+  too frequent"). Those are retried (``retryable``) by the collection's retry policy with exponential
+  backoff up to `max_retries` retries; before retrying a refused write we wait for the table to settle
+  (no Pending/Modifying/Deleting entry), as the Terraform provider does. Then a clear error names the
+  code and the number of attempts.
 - CreateRouteEntry carries a ClientToken that stays the same across retries of one create, so a
   retry after a lost answer cannot create a second entry.
 - A route table holds at most 200 custom entries (quota()). QuotaExceeded is not retried.
@@ -42,6 +44,10 @@ import re
 import time
 import traceback
 import uuid
+from urllib.parse import urlparse
+
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import RouteBackendError
+from ansible_collections.crosshost.docker.plugins.module_utils._route_backend import RetryPolicy, RouteBackend
 
 ALICLOUD_IMPORT_ERROR = None
 try:
@@ -91,21 +97,45 @@ def target_type(target):  # pylint: disable=unused-argument
     return "instance"
 
 
-class AlicloudRouteError(Exception):
+class AlicloudRouteError(RouteBackendError):
     """A route table operation failed; the message says what, where and why (never a credential)."""
 
-    def __init__(self, msg, code=None, request_id=None):
-        super().__init__(msg)
+    def __init__(self, msg, code=None, request_id=None, retryable=False):
+        super().__init__(msg, retryable=retryable)
         self.code = code
         self.request_id = request_id
 
 
-class AlicloudRoutes:
+class AlicloudRoutes(RouteBackend):
     """One VPC route table, managed through the Alibaba Cloud VPC API."""
+
+    name = "alicloud"
+    requirement = ALICLOUD_SDK_REQUIREMENT
+    import_error = ALICLOUD_IMPORT_ERROR
+    credentials = {"access_key": ("ALICLOUD_ACCESS_KEY", "ALICLOUD_ACCESS_KEY_ID"),
+                   "secret_key": ("ALICLOUD_SECRET_KEY", "ALICLOUD_ACCESS_KEY_SECRET"),
+                   "region": ("ALICLOUD_REGION", "ALICLOUD_REGION_ID")}
+    valid_target = staticmethod(valid_target)
+    target_type = staticmethod(target_type)
+
+    @classmethod
+    def options(cls, params, environ=None):
+        opts = super().options(params, environ)
+        opts["max_retries"] = params.get("retries")
+        if params.get("endpoint_url"):
+            # The SDK takes a host[:port] and a protocol.
+            url = params["endpoint_url"]
+            url = urlparse(url if "://" in url else "https://" + url)
+            opts.update(endpoint=url.netloc, protocol=url.scheme)
+        if params.get("max_routes") is not None:
+            opts["route_quota"] = params["max_routes"]
+        return opts
 
     def __init__(self, region, route_table_id, access_key, secret_key, endpoint=None, protocol="https",
                  vpc_id=None, max_retries=8, backoff=0.5, wait_timeout=120, sleep=time.sleep,
                  route_quota=DEFAULT_QUOTA):
+        # max_retries: retries after the first attempt.
+        super().__init__(retry=RetryPolicy(attempts=int(max_retries) + 1, base=backoff, cap=30.0, sleep=sleep))
         if not HAS_ALICLOUD_SDK:
             raise AlicloudRouteError("the alicloud provider needs the Python packages %s" % ALICLOUD_SDK_REQUIREMENT)
         for name, value in (("region", region), ("route_table_id", route_table_id),
@@ -122,10 +152,7 @@ class AlicloudRoutes:
         self._sleep = sleep
         self._masks = tuple(s for s in (secret_key, access_key) if s)
         self._vswitch_cache = None
-        self.reads = 0
-        self.writes = 0
         self.last_replace_mode = None  # "create", "modify" or "recreate": how the last replace() went
-        self.warnings = []
         config = open_api_models.Config(
             access_key_id=access_key, access_key_secret=secret_key, region_id=region,
             protocol=protocol, connect_timeout=10000, read_timeout=30000)
@@ -260,18 +287,38 @@ class AlicloudRoutes:
         except ValueError:
             raise AlicloudRouteError("alicloud: %r is not a network address such as 10.0.1.0/24" % (destination,)) from None
 
+    def _clashes(self, net):
+        """What `net` must not overlap and does: ([vSwitch CIDRs of the VPC], whether it overlaps the
+        cloud-service range)."""
+        vswitches = [cidr for cidr in self.vswitch_cidrs()
+                     if ipaddress.ip_network(cidr, strict=False).version == net.version
+                     and ipaddress.ip_network(cidr, strict=False).overlaps(net)]
+        return vswitches, net.version == 4 and net.overlaps(CLOUD_SERVICE_CIDR)
+
+    def check_destinations(self, wanted):
+        """Before anything is written: destinations overlapping a vSwitch CIDR of the VPC or the
+        cloud-service range, every one of them."""
+        problems = []
+        for dest, _target in wanted:
+            vswitches, reserved = self._clashes(ipaddress.ip_network(dest))
+            for cidr in vswitches:
+                problems.append("destination %s overlaps vSwitch CIDR %s: container subnets must lie outside the VPC's "
+                                "vSwitches" % (dest, cidr))
+            if reserved:
+                problems.append("destination %s overlaps %s, which Alibaba Cloud reserves for its services"
+                                % (dest, CLOUD_SERVICE_CIDR))
+        return problems
+
     def _check_destination(self, destination):
         dest = self._net(destination)
-        net = ipaddress.ip_network(dest)
-        if net.version == 4 and net.overlaps(CLOUD_SERVICE_CIDR):
+        vswitches, reserved = self._clashes(ipaddress.ip_network(dest))
+        if reserved:
             raise AlicloudRouteError("alicloud: %s overlaps 100.64.0.0/10, which Alibaba Cloud reserves for its "
                                      "services; choose container subnets outside it" % dest)
-        for cidr in self.vswitch_cidrs():
-            vsw = ipaddress.ip_network(cidr, strict=False)
-            if vsw.version == net.version and vsw.overlaps(net):
-                raise AlicloudRouteError(
-                    "alicloud: %s overlaps vSwitch CIDR %s of the VPC; a container subnet must not overlap the "
-                    "VPC's vSwitches (refused before any change)" % (dest, cidr))
+        if vswitches:
+            raise AlicloudRouteError(
+                "alicloud: %s overlaps vSwitch CIDR %s of the VPC; a container subnet must not overlap the "
+                "VPC's vSwitches (refused before any change)" % (dest, vswitches[0]))
         return dest
 
     def _table_vpc_id(self):
@@ -390,47 +437,61 @@ class AlicloudRoutes:
             text = text.replace(secret, "***")
         return text
 
+    @staticmethod
+    def _error(exc):
+        """(code, message, request id) of an SDK exception; code None for a network failure."""
+        code = getattr(exc, "code", None)
+        data = getattr(exc, "data", None)
+        data = data if isinstance(data, dict) else {}
+        message = data.get("Message") or getattr(exc, "message", None) or exc.__class__.__name__
+        request_id = data.get("RequestId") or getattr(exc, "request_id", None)
+        if code in (None, "", "None"):
+            inner = getattr(exc, "inner_exception", None) or exc
+            code = None
+            message = "%s: %s" % (inner.__class__.__name__, getattr(inner, "message", None) or inner)
+        return code, message, request_id
+
+    def retryable(self, exc, write=False):
+        """Flow control and (for writes) a busy table: retried; network failures: at most
+        NETWORK_RETRIES times (a wrong endpoint fails fast); anything else: not."""
+        code = self._error(exc)[0]
+        if code in THROTTLING_CODES or (code or "").startswith("Throttling") or (write and code in BUSY_CODES):
+            return True
+        if code is None:
+            return NETWORK_RETRIES + 1
+        return False
+
     def _call(self, action, request, write=False, what=""):
-        """One API call with retries; returns the response body as a dict."""
+        """One API call with retries (the retry policy; `retryable` says which); returns the response
+        body as a dict."""
         method = getattr(self._client, _snake(action))
-        attempt, settle_budget = 0, self.wait_timeout
-        while True:
+        settle = [self.wait_timeout]  # what is left of wait_timeout for settling, across the retries
+
+        def attempt():
             if write:
                 self.writes += 1
             else:
                 self.reads += 1
-            try:
-                return method(request).body.to_map()
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                code = getattr(exc, "code", None)
-                data = getattr(exc, "data", None)
-                data = data if isinstance(data, dict) else {}
-                message = data.get("Message") or getattr(exc, "message", None) or exc.__class__.__name__
-                request_id = data.get("RequestId") or getattr(exc, "request_id", None)
-                if code in (None, "", "None"):
-                    inner = getattr(exc, "inner_exception", None) or exc
-                    code = None
-                    message = "%s: %s" % (inner.__class__.__name__, getattr(inner, "message", None) or inner)
-            throttled = code in THROTTLING_CODES or (code or "").startswith("Throttling")
-            busy = write and code in BUSY_CODES
-            network = code is None
-            limit = min(self.max_retries, NETWORK_RETRIES) if network else self.max_retries
-            if (throttled or busy or network) and attempt < limit:
-                self._sleep(min(self.backoff * (2 ** attempt), 30.0))
-                attempt += 1
-                if busy:
-                    settle_budget -= self._wait_table_settled(settle_budget)
-                continue
+            return method(request).body.to_map()
+
+        def before_retry(exc):
+            if write and self._error(exc)[0] in BUSY_CODES:
+                settle[0] -= self._wait_table_settled(settle[0])
+
+        def give_up(exc, attempts):
+            code, message, request_id = self._error(exc)
             text = "alicloud: %s%s on route table %s failed: %s%s" % (
                 action, " " + what if what else "", self.route_table_id,
                 "%s: " % code if code else "", message)
             if code in QUOTA_CODES:
                 text += " (a route table holds at most %s custom routes unless the quota was raised)" % self.route_quota
-            if attempt:
-                text += " (gave up after %d attempts)" % (attempt + 1)
+            if attempts > 1:
+                text += " (gave up after %d attempts)" % attempts
             if request_id:
                 text += " [request id %s]" % request_id
-            raise AlicloudRouteError(self._mask(text), code=code, request_id=request_id) from None
+            return AlicloudRouteError(self._mask(text), code=code, request_id=request_id)
+
+        return self.retry.call(attempt, lambda exc: self.retryable(exc, write), give_up, before_retry)
 
 
 def _snake(action):

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """AWS backend of crosshost.docker.route_table (boto3): one VPC route table.
 
-Implements the backend interface described in ``_routes.py``. Every API call is counted in
-``reads`` or ``writes``; the module reports ``writes`` as ``write_calls`` (a second run makes none).
+A ``RouteBackend`` (``_route_backend``). Every API call is counted in ``reads`` or ``writes``; the
+module reports ``writes`` as ``write_calls`` (a second run makes none).
 
 - Routes to an instance (``i-...``) or to a network interface (``eni-...``) are the module's kind
   (target_type ``instance`` / ``eni``). Everything else (the VPC's ``local`` route, internet, NAT,
@@ -13,9 +13,11 @@ Implements the backend interface described in ``_routes.py``. Every API call is 
   with their own destination (foreign to the IPv4 planner).
 - AWS lists an instance route with the instance and its ENI; ``aliases`` carries the other name so
   that ``i-...`` and ``eni-...`` next hops compare equal when they are the same interface.
-- Throttling (``RequestLimitExceeded``, ``Throttling``...) and transient errors are retried by
-  botocore's ``standard`` retry mode: exponential backoff with jitter (base 1 s, at most 20 s),
-  up to ``retries`` attempts in total per call.
+- Throttling (``RequestLimitExceeded``, ``Throttling``...) and transient errors (5xx, connection
+  errors) are classified and retried by botocore's ``standard`` retry mode: exponential backoff with
+  jitter (base 1 s, at most 20 s), up to the retry policy's ``attempts`` (``retries``) in total per call.
+- Next hops: source/destination checking is turned off, before the routes are written, on every next
+  hop where it is on (``disable_source_dest_check``): the backend's extra changes.
 - The quota is Service Quotas' "Routes per route table" (vpc / L-93826ACB): the applied value, else
   the AWS default, else None (with a warning in ``warnings``).
 """
@@ -23,6 +25,13 @@ Implements the backend interface described in ``_routes.py``. Every API call is 
 from __future__ import annotations
 
 import re
+
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import RouteBackendError
+from ansible_collections.crosshost.docker.plugins.module_utils._route_backend import (
+    ExtraChanges,
+    RetryPolicy,
+    RouteBackend,
+)
 
 try:
     import boto3
@@ -44,7 +53,7 @@ _GATEWAY_KEYS = ("GatewayId", "NatGatewayId", "TransitGatewayId", "VpcPeeringCon
                  "CarrierGatewayId", "LocalGatewayId", "CoreNetworkArn", "DestinationPrefixListId")
 
 
-class RouteBackendError(Exception):
+class AwsRouteError(RouteBackendError):
     """An API call failed; the message says which and why (never credentials)."""
 
 
@@ -63,27 +72,43 @@ def target_type(target):
 def _err(action, e):
     if isinstance(e, ClientError):
         err = e.response.get("Error", {})
-        return RouteBackendError("%s failed: %s: %s" % (action, err.get("Code", "error"), err.get("Message", str(e))))
-    return RouteBackendError("%s failed: %s" % (action, e))
+        return AwsRouteError("%s failed: %s: %s" % (action, err.get("Code", "error"), err.get("Message", str(e))))
+    return AwsRouteError("%s failed: %s" % (action, e))
 
 
-class AwsRoutes:
+class AwsRoutes(RouteBackend):
     """One VPC route table through the EC2 API."""
 
+    name = "aws"
+    requirement = "boto3"
+    import_error = BOTO3_IMPORT_ERROR
+    credentials = {"access_key": ("AWS_ACCESS_KEY_ID",), "secret_key": ("AWS_SECRET_ACCESS_KEY",),
+                   "session_token": ("AWS_SESSION_TOKEN",), "region": ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    valid_target = staticmethod(valid_target)
+    target_type = staticmethod(target_type)
+
+    @classmethod
+    def options(cls, params, environ=None):
+        opts = super().options(params, environ)
+        opts["disable_source_dest_check"] = params.get("disable_source_dest_check", True)
+        return opts
+
     def __init__(self, route_table_id=None, region=None, access_key=None, secret_key=None, session_token=None,
-                 endpoint_url=None, retries=10, **_ignored):
+                 endpoint_url=None, retries=10, disable_source_dest_check=True, **_ignored):
+        # Throttling and transient errors are botocore's to classify and retry (its standard mode); the
+        # number of attempts is the policy's.
+        super().__init__(retry=RetryPolicy(attempts=retries or 1, base=1.0, cap=20.0, jitter=True))
         if not HAS_BOTO3:
-            raise RouteBackendError("the aws provider needs boto3 on the host that runs the module: %s"
-                                    % BOTO3_IMPORT_ERROR)
+            raise AwsRouteError("the aws provider needs boto3 on the host that runs the module: %s"
+                                % BOTO3_IMPORT_ERROR)
         if not route_table_id or not ROUTE_TABLE_ID.match(route_table_id):
-            raise RouteBackendError("route_table_id: %r is not a route table id such as rtb-0123456789abcdef0"
-                                    % (route_table_id,))
+            raise AwsRouteError("route_table_id: %r is not a route table id such as rtb-0123456789abcdef0"
+                                % (route_table_id,))
         self.route_table_id = route_table_id
-        self.reads = 0
-        self.writes = 0
-        self.warnings = []
+        self.disable_checks = disable_source_dest_check
         self._primary = {}   # i-... -> its primary ENI, and that ENI -> i-... (the same next hop)
-        config = Config(retries={"mode": "standard", "total_max_attempts": max(1, int(retries))})
+        self._source_dest_check = {}  # next hop -> whether source/dest checking is on (check_targets)
+        config = Config(retries={"mode": "standard", "total_max_attempts": self.retry.attempts})
         kwargs = {"region_name": region, "config": config}
         if endpoint_url:
             kwargs["endpoint_url"] = endpoint_url
@@ -112,7 +137,7 @@ class AwsRoutes:
     def list_routes(self):
         tables = self._call(self.ec2, "describe_route_tables", RouteTableIds=[self.route_table_id])["RouteTables"]
         if not tables:
-            raise RouteBackendError("route table %s not found" % self.route_table_id)
+            raise AwsRouteError("route table %s not found" % self.route_table_id)
         self.vpc_id = tables[0].get("VpcId")
         out = []
         for r in tables[0].get("Routes", []):
@@ -195,6 +220,7 @@ class AwsRoutes:
         for t in instances + enis:
             if t not in found and not any(t in p for p in problems):
                 problems.append("next hop %s does not exist" % t)
+        self._source_dest_check.update(checks)
         return checks, problems
 
     # --- writes ----------------------------------------------------------------------------
@@ -221,3 +247,16 @@ class AwsRoutes:
         else:
             self._call(self.ec2, "modify_network_interface_attribute", write=True, NetworkInterfaceId=target,
                        SourceDestCheck={"Value": False})
+
+    # --- besides the routes: source/destination checks -----------------------------------------
+
+    def plan_extra(self, request, plan):
+        """Source/destination checking off on every next hop where it is on (before the routes)."""
+        hops = []
+        if self.disable_checks and request.state == "present":
+            hops = [t for t in request.targets if self._source_dest_check.get(t) is True]
+        return ExtraChanges(
+            first=[("source/dest check off on %s" % t, lambda t=t: self.disable_source_dest_check(t)) for t in hops],
+            result={"source_dest_check_disabled": hops},
+            before="".join("source/dest check %s: on\n" % t for t in hops),
+            after="".join("source/dest check %s: off\n" % t for t in hops))

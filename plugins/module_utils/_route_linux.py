@@ -5,8 +5,8 @@
 module runs on (a router standing in for the VPC, or every host of an L2 segment, like flannel's
 host-gw).
 
-Implements the backend interface described in ``_routes.py``; every netlink request is counted
-in ``reads`` or ``writes``.
+A ``RouteBackend`` (``_route_backend``); every netlink request is counted in ``reads`` or
+``writes``. Netlink errors are not retried (``retryable`` is the default, False).
 
 What is the module's kind of route: a unicast IPv4 route with one next-hop address (``via``) and
 no metric (target_type ``instance``: the next hop is a host; target its address). Everything else in the table is
@@ -15,15 +15,21 @@ multipath routes and routes with a metric (``gateway``: typically a routing daem
 
 Persistence: a shell script of ours (``routes.sh`` for the main table, ``routes-table<N>.sh``
 otherwise, under /etc/crosshost-docker) with one ``ip route replace`` per route, run at boot by a
-systemd oneshot unit where systemd runs the host. The helpers that write and read it are pure.
+systemd oneshot unit where systemd runs the host. The helpers that write and read it are pure;
+``plan_extra`` plans the files (check mode and diff show them) and applies them after the routes.
 """
 
 from __future__ import annotations
 
+import glob
 import ipaddress
 import os
 import re
 import socket
+
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import RouteBackendError
+from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text, write_text
+from ansible_collections.crosshost.docker.plugins.module_utils._route_backend import ExtraChanges, RouteBackend
 
 try:
     from pyroute2 import IPRoute
@@ -45,7 +51,7 @@ _SCRIPT_LINE = re.compile(r'^"\$IP" route replace (\S+) via (\S+) table (\d+) pr
 _RT_TYPES = {2: "local", 3: "broadcast", 6: "blackhole", 7: "unreachable", 8: "prohibit", 9: "throw", 10: "nat"}
 
 
-class RouteBackendError(Exception):
+class LinuxRouteError(RouteBackendError):
     """A netlink request failed or the input cannot work on this host."""
 
 
@@ -82,11 +88,11 @@ def table_number(table, rt_tables_text=None):
                 number = int(parts[0])
                 break
         if number is None:
-            raise RouteBackendError("linux_table: %r is not a table number, main, default, or a name in "
-                                    "/etc/iproute2/rt_tables" % (table,))
+            raise LinuxRouteError("linux_table: %r is not a table number, main, default, or a name in "
+                                  "/etc/iproute2/rt_tables" % (table,))
     if number in (0, 255) or not 0 < number < 2 ** 32:
-        raise RouteBackendError("linux_table: %s is not a table routes can be managed in (0 is unspecified, 255 "
-                                "is the kernel's local table)" % text)
+        raise LinuxRouteError("linux_table: %s is not a table routes can be managed in (0 is unspecified, 255 "
+                              "is the kernel's local table)" % text)
     return number
 
 
@@ -160,17 +166,28 @@ def _describe_route(msg):
     return route
 
 
-class LinuxRoutes:
+class LinuxRoutes(RouteBackend):
     """One routing table of this host through netlink."""
 
-    def __init__(self, table="main", **_ignored):
+    name = "linux"
+    requirement = "pyroute2"
+    import_error = PYROUTE2_IMPORT_ERROR
+    valid_target = staticmethod(valid_target)
+
+    @classmethod
+    def options(cls, params, environ=None):
+        return dict(table=params.get("linux_table", "main"), persist=params.get("linux_persist", False),
+                    persist_dir=params.get("linux_persist_dir", "/etc/crosshost-docker"))
+
+    def __init__(self, table="main", persist=False, persist_dir="/etc/crosshost-docker", module=None, **_ignored):
+        super().__init__()
         if not HAS_PYROUTE2:
-            raise RouteBackendError("the linux provider needs pyroute2 on the host that runs the module: %s"
-                                    % PYROUTE2_IMPORT_ERROR)
+            raise LinuxRouteError("the linux provider needs pyroute2 on the host that runs the module: %s"
+                                  % PYROUTE2_IMPORT_ERROR)
         self.table = table_number(table)
-        self.reads = 0
-        self.writes = 0
-        self.warnings = []
+        self.persist = persist
+        self.persist_dir = persist_dir
+        self.module = module  # AnsibleModule: get_bin_path, run_command and atomic_move for the boot files
         self._targets = {}
         self.ipr = IPRoute()
 
@@ -183,16 +200,16 @@ class LinuxRoutes:
         else:
             self.reads += 1
         try:
-            return self.ipr.route(action, **kwargs)
+            return self.retry.call(lambda: self.ipr.route(action, **kwargs), self.retryable)
         except NetlinkError as e:
-            raise RouteBackendError("%s failed: %s" % (what, e.args[1] if len(e.args) > 1 else e))
+            raise LinuxRouteError("%s failed: %s" % (what, e.args[1] if len(e.args) > 1 else e))
 
     def list_routes(self):
         self.reads += 1
         try:
-            msgs = self.ipr.get_routes(family=socket.AF_INET, table=self.table)
+            msgs = self.retry.call(lambda: self.ipr.get_routes(family=socket.AF_INET, table=self.table), self.retryable)
         except NetlinkError as e:
-            raise RouteBackendError("listing routes of table %d failed: %s" % (self.table, e))
+            raise LinuxRouteError("listing routes of table %d failed: %s" % (self.table, e))
         out = []
         for msg in msgs:
             if (msg.get_attr("RTA_TABLE") or msg["table"]) != self.table:
@@ -234,9 +251,62 @@ class LinuxRoutes:
     def delete(self, destination):
         gateway = self._targets.get(destination)
         if gateway is None:
-            raise RouteBackendError("deleting %s: not a route of ours in table %d" % (destination, self.table))
+            raise LinuxRouteError("deleting %s: not a route of ours in table %d" % (destination, self.table))
         self._request(True, "del", "deleting %s via %s" % (destination, gateway), dst=destination, gateway=gateway,
                       table=self.table)
 
-    def quota(self):
-        return None
+    # ------------------------------------------------------------------------ persistence
+
+    def plan_extra(self, request, plan):
+        """Our boot script for the table (and the unit that runs our scripts at boot): written or
+        removed after the routes."""
+        changes, have, info = self.persistence(request.wanted, request.state, request.purge)
+        before = after = ""
+        for path in sorted(changes):
+            before += "# %s\n%s" % (path, have[path] or "(absent)\n")
+            after += "# %s\n%s" % (path, changes[path] or "(absent)\n")
+        last = [lambda: self.write_files(changes)] if changes else []
+        return ExtraChanges(last=last, result={"persistence": info}, before=before, after=after)
+
+    def persistence(self, wanted, state, purge):
+        """Files of ours that must change: ({path: new content or None}, {path: old content}, info)."""
+        script = script_path(self.persist_dir, self.table)
+        have_script = read_text(script)
+        want = {}
+        if self.persist:
+            ip_bin = self.module.get_bin_path("ip")
+            if not ip_bin:
+                raise LinuxRouteError("linux_persist: the boot script needs the `ip` command (iproute2), not found "
+                                      "on PATH")
+            routes = {} if state == "present" and purge else parse_script(have_script)
+            for dest, target in wanted:
+                if state == "present":
+                    routes[dest] = target
+                else:
+                    routes.pop(dest, None)
+            want[script] = render_script(routes, self.table, ip_bin) if routes else None
+        else:
+            want[script] = None
+        systemd = os.path.isdir("/run/systemd/system") and self.module.get_bin_path("systemctl") is not None
+        others = [f for f in glob.glob(os.path.join(self.persist_dir, "routes*.sh")) if f != script]
+        need_unit = systemd and (want[script] is not None or bool(others))
+        want[UNIT_PATH] = systemd_unit(self.persist_dir) if need_unit else None
+        have = {path: read_text(path) for path in want}
+        changes = dict((path, content) for path, content in want.items() if have[path] != content)
+        info = dict(mode=("systemd" if need_unit else "script") if want[script] else "none",
+                    script=script if want[script] else None, unit=UNIT_PATH if want[UNIT_PATH] else None)
+        return changes, have, info
+
+    def write_files(self, changes):
+        """Write or remove our files, then enable or disable the unit when it changed."""
+        for path in sorted(changes):
+            if changes[path] is None:
+                os.unlink(path)
+            else:
+                write_text(self.module, path, changes[path], 0o755 if path.endswith(".sh") else 0o644)
+        if UNIT_PATH in changes:
+            self.module.run_command(["systemctl", "daemon-reload"])
+            action = "enable" if changes[UNIT_PATH] else "disable"
+            rc, _out, err = self.module.run_command(["systemctl", action, UNIT_NAME])
+            if rc != 0:
+                raise LinuxRouteError("systemctl %s %s failed: %s" % (action, UNIT_NAME, err.strip()))

@@ -6,10 +6,11 @@
 Pure Python: no Ansible, no cloud SDK, no netlink. The route_table module feeds it the desired routes
 and what a provider backend listed, and applies what it returns.
 
-The backend interface every provider implements (``_route_linux.LinuxRoutes``,
-``_route_aws.AwsRoutes``, ``_route_alicloud.AlicloudRoutes``)::
+The backend interface every provider implements (``_route_backend.RouteBackend``, subclassed by
+``_route_linux.LinuxRoutes``, ``_route_aws.AwsRoutes``, ``_route_alicloud.AlicloudRoutes``); the
+part the planner relies on::
 
-    class XxxRoutes:
+    class XxxRoutes(RouteBackend):
         def __init__(self, **provider_options): ...
         def list_routes(self): ...        # [dict(destination="10.0.1.0/24", target="i-0abc" | "192.168.1.11",
                                           #       target_type="instance" | "eni" | "gateway" | "local" | "other",
@@ -271,3 +272,8 @@ def describe(routes, managed_cidrs=None):
             line += "  (outside managed_cidrs, not managed)"
         lines.append(line)
     return "".join(line + "\n" for line in lines)
+
+
+def public(routes):
+    """The routes as the module returns them: destination, target, target_type, state."""
+    return [dict((k, r.get(k)) for k in ("destination", "target", "target_type", "state")) for r in routes]

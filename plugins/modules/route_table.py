@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: route_table
 short_description: Make a route table send each host's container subnet to that host, nothing more, nothing less
-version_added: 0.2.0
+version_added: 0.1.0
 author: crosshost.docker contributors (@crosshost)
 description:
   - For the direct-route scheme, every Docker host gets a container subnet of its own (C(bip)), and the network
@@ -155,9 +155,24 @@ options:
     description: V(linux) - directory of our boot scripts.
     type: path
     default: /etc/crosshost-docker
+extends_documentation_fragment:
+  - crosshost.docker.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is written. The input, the next hops, the quota and the plan are checked as in a real run, with read
+        calls only (RV(write_calls) is 0).
+  diff_mode:
+    support: full
+    details:
+      - The table before and after the plan (routes the module does not manage are marked), the source/destination
+        checks (V(aws)) and the boot script and unit (V(linux)).
+  platform:
+    details:
+      - V(linux) runs on the Linux host whose table it manages. V(aws) and V(alicloud) run where the SDK and the
+        credentials are, usually the control node (C(delegate_to=localhost)).
 notes:
-  - Check mode and diff mode are supported. Diff mode shows the table before and after the plan (routes the module
-    does not manage are marked), the source/destination checks and the boot script.
   - IPv4 only.
   - Credentials are never written to the output; pass them with O(access_key)/O(secret_key) from a vault or through
     the environment.
@@ -274,145 +289,62 @@ persistence:
       type: str
 """
 
-import glob
-import inspect
-import ipaddress
-import os
-from urllib.parse import urlparse
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.crosshost.docker.plugins.module_utils import _routes
-from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text, write_text
-
-ENV = {
-    "aws": {"access_key": ("AWS_ACCESS_KEY_ID",), "secret_key": ("AWS_SECRET_ACCESS_KEY",),
-            "session_token": ("AWS_SESSION_TOKEN",), "region": ("AWS_REGION", "AWS_DEFAULT_REGION")},
-    "alicloud": {"access_key": ("ALICLOUD_ACCESS_KEY", "ALICLOUD_ACCESS_KEY_ID"),
-                 "secret_key": ("ALICLOUD_SECRET_KEY", "ALICLOUD_ACCESS_KEY_SECRET"),
-                 "region": ("ALICLOUD_REGION", "ALICLOUD_REGION_ID")},
-}
+from ansible_collections.crosshost.docker.plugins.module_utils import _route_backend, _routes
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, PlanError, fail
 
 
-def load_backend(module, provider):
-    """Import the provider's backend only when it is used (imports inside a function are optional for
-    Ansible's module packaging, so a missing backend file does not break the other providers)."""
-    if provider == "linux":
-        from ansible_collections.crosshost.docker.plugins.module_utils import _route_linux as mod
-        if not mod.HAS_PYROUTE2:
-            module.fail_json(msg=missing_required_lib("pyroute2"), exception=str(mod.PYROUTE2_IMPORT_ERROR))
-        return mod, mod.LinuxRoutes
-    if provider == "aws":
-        from ansible_collections.crosshost.docker.plugins.module_utils import _route_aws as mod
-        if not mod.HAS_BOTO3:
-            module.fail_json(msg=missing_required_lib("boto3"), exception=str(mod.BOTO3_IMPORT_ERROR))
-        return mod, mod.AwsRoutes
-    try:
-        from ansible_collections.crosshost.docker.plugins.module_utils import _route_alicloud as mod
-        cls = mod.AlicloudRoutes
-    except (ImportError, AttributeError) as e:
-        module.fail_json(msg="provider alicloud is not available in this version of crosshost.docker "
-                             "(plugins/module_utils/_route_alicloud.py is missing or broken: %s)" % e)
-    if not getattr(mod, "HAS_ALICLOUD_SDK", True):
-        module.fail_json(msg=missing_required_lib(getattr(mod, "ALICLOUD_SDK_REQUIREMENT", "alibabacloud_vpc20160428")),
-                         exception=getattr(mod, "ALICLOUD_IMPORT_ERROR", None))
-    return mod, cls
+def __getattr__(name):
+    """``ENV``: {provider: {option: environment variables}}, the credentials each provider reads (from
+    the backends, so reading it imports them all)."""
+    if name == "ENV":
+        return _route_backend.credentials_env()
+    raise AttributeError(name)
 
 
-def backend_errors(mod):
-    """The exception classes a backend raises for failures it explains itself."""
-    found = tuple(getattr(mod, name) for name in ("RouteBackendError", "AlicloudRouteError") if hasattr(mod, name))
-    return (_routes.RoutePlanError,) + (found or (Exception,))
+def check_params(p):
+    if p["retries"] < 1:
+        raise PlanError("retries: must be at least 1 (attempts per API call)")
+    if p["max_routes"] is not None and p["max_routes"] < 1:
+        raise PlanError("max_routes: must be a positive number of routes")
 
 
 def backend_options(module, provider):
-    p = module.params
-    opts = dict(route_table_id=p["route_table_id"], region=p["region"], access_key=p["access_key"],
-                secret_key=p["secret_key"], session_token=p["session_token"], endpoint_url=p["endpoint_url"],
-                retries=p["retries"], max_retries=p["retries"], backoff=p["backoff"], table=p["linux_table"])
-    if p["endpoint_url"]:
-        # alicloud's SDK takes a host[:port] and a protocol.
-        url = urlparse(p["endpoint_url"] if "://" in p["endpoint_url"] else "https://" + p["endpoint_url"])
-        opts.update(endpoint=url.netloc, protocol=url.scheme)
-    if p["max_routes"] is not None:
-        opts["route_quota"] = p["max_routes"]
-    for key, names in ENV.get(provider, {}).items():
-        if not opts.get(key):
-            opts[key] = next((os.environ[n] for n in names if os.environ.get(n)), None)
+    """The backend's options from the module's parameters and the environment; credentials are masked
+    in every result."""
+    try:
+        opts = _route_backend.load(provider, required=False).options(module.params)
+    except CrosshostError as err:
+        fail(module, err)
     for key in ("access_key", "secret_key", "session_token"):
         if opts.get(key):
             module.no_log_values.add(opts[key])
-    if provider in ENV and not opts["region"]:
-        module.fail_json(msg="region: required for provider %s (or set %s)" % (provider, " / ".join(ENV[provider]["region"])))
     return opts
 
 
-def make_backend(module, cls, opts, errors):
-    """Instantiate with the options its constructor accepts (a backend without **kwargs gets only its own)."""
-    try:
-        params = inspect.signature(cls.__init__).parameters
-        if not any(v.kind == v.VAR_KEYWORD for v in params.values()):
-            opts = dict((k, v) for k, v in opts.items() if k in params)
-    except (TypeError, ValueError):
-        pass
-    try:
-        return cls(**opts)
-    except errors as e:
-        module.fail_json(msg=str(e))
+def request_of(cls, p):
+    """What the module asks, checked before any call (every input error, against an empty table)."""
+    desired = cls.desired(p["routes"], p["state"])
+    wanted = _routes.desired_routes(desired, p["state"])
+    _routes.plan(desired, [], p["managed_cidrs"], p["purge"], p["state"])
+    wanted = [(str(net), target) for net, target in wanted]
+    targets = sorted({t for _d, t in wanted if t}) if p["state"] == "present" else []
+    return _route_backend.Request(desired=desired, wanted=wanted, targets=targets, state=p["state"],
+                                  purge=p["purge"], managed_cidrs=p["managed_cidrs"])
 
 
-def linux_persistence(module, mod, table, wanted, state, purge):
-    """Files of ours that must change: ({path: new content or None}, {path: old content}, info)."""
-    p = module.params
-    script = mod.script_path(p["linux_persist_dir"], table)
-    have_script = read_text(script)
-    want = {}
-    if p["linux_persist"]:
-        ip_bin = module.get_bin_path("ip")
-        if not ip_bin:
-            module.fail_json(msg="linux_persist: the boot script needs the `ip` command (iproute2), not found on PATH")
-        routes = {} if state == "present" and purge else mod.parse_script(have_script)
-        for dest, target in wanted:
-            if state == "present":
-                routes[dest] = target
-            else:
-                routes.pop(dest, None)
-        want[script] = mod.render_script(routes, table, ip_bin) if routes else None
-    else:
-        want[script] = None
-    systemd = os.path.isdir("/run/systemd/system") and module.get_bin_path("systemctl") is not None
-    others = [f for f in glob.glob(os.path.join(p["linux_persist_dir"], "routes*.sh")) if f != script]
-    need_unit = systemd and (want[script] is not None or bool(others))
-    want[mod.UNIT_PATH] = mod.systemd_unit(p["linux_persist_dir"]) if need_unit else None
-    have = {path: read_text(path) for path in want}
-    changes = dict((path, content) for path, content in want.items() if have[path] != content)
-    info = dict(mode=("systemd" if need_unit else "script") if want[script] else "none",
-                script=script if want[script] else None, unit=mod.UNIT_PATH if want[mod.UNIT_PATH] else None)
-    return changes, have, info
-
-
-def subnet_clashes(wanted, vswitch_cidrs, reserved=None):
-    """alicloud: destinations that overlap a vSwitch CIDR of the VPC or the cloud-service range."""
-    problems = []
-    for dest, _target in wanted:
-        net = ipaddress.ip_network(dest)
-        for cidr in vswitch_cidrs:
-            if net.overlaps(ipaddress.ip_network(cidr, strict=False)):
-                problems.append("destination %s overlaps vSwitch CIDR %s: container subnets must lie outside the VPC's "
-                                "vSwitches" % (dest, cidr))
-        if reserved is not None and net.overlaps(reserved):
-            problems.append("destination %s overlaps %s, which Alibaba Cloud reserves for its services" % (dest, reserved))
-    return problems
-
-
-def public(routes):
-    return [dict((k, r.get(k)) for k in ("destination", "target", "target_type", "state")) for r in routes]
+def diff_of(p, actual, plan, extra):
+    before = _routes.describe(actual, plan["managed"]) + extra.before
+    after = _routes.describe(plan["after"], plan["managed"]) + extra.after
+    header = "route table %s" % (p["route_table_id"] or "%s (linux)" % p["linux_table"])
+    return dict(before=before, after=after, before_header=header, after_header=header)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            provider=dict(type="str", required=True, choices=["linux", "aws", "alicloud"]),
+            provider=dict(type="str", required=True, choices=list(_route_backend.REGISTRY)),
             routes=dict(type="list", elements="dict", default=[], options=dict(
                 destination=dict(type="str", required=True),
                 next_hop=dict(type="str"),
@@ -439,135 +371,40 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    provider, state, purge = p["provider"], p["state"], p["purge"]
-    if p["retries"] < 1:
-        module.fail_json(msg="retries: must be at least 1 (attempts per API call)")
-    if p["max_routes"] is not None and p["max_routes"] < 1:
-        module.fail_json(msg="max_routes: must be a positive number of routes")
-
-    mod, cls = load_backend(module, provider)
-    errors = backend_errors(mod)
-
-    # 1. Input, before any API call.
-    kind = getattr(mod, "target_type", lambda target: "instance")
-    desired = [{"destination": r["destination"], "target": r.get("next_hop"), "target_type": kind(r.get("next_hop"))}
-               for r in p["routes"]]
-    validate = getattr(mod, "valid_target", None)
-    for i, r in enumerate(desired):
-        if state == "present" and validate and r["target"]:
-            problem = validate(r["target"])
-            if problem:
-                module.fail_json(msg="routes[%d].next_hop: %s (provider %s)" % (i, problem, provider))
+    backend, result = None, {}
     try:
-        wanted = _routes.desired_routes(desired, state)
-        _routes.plan(desired, [], p["managed_cidrs"], purge, state)  # every input error, against an empty table
-    except _routes.RoutePlanError as e:
-        module.fail_json(msg=str(e))
-    wanted = [(str(net), target) for net, target in wanted]
-    targets = sorted({t for _d, t in wanted if t}) if state == "present" else []
+        check_params(p)
+        cls = _route_backend.load(p["provider"])
+        request = request_of(cls, p)
+        backend = cls.from_options(dict(backend_options(module, p["provider"]), module=module))
+        result = dict(changed=False, create=[], replace=[], delete=[], unchanged=[], routes=[], managed_cidrs=[],
+                      source_dest_check_disabled=[], write_calls=0, read_calls=0, quota=None,
+                      persistence=dict(mode="none", script=None, unit=None))
 
-    backend = make_backend(module, cls, backend_options(module, provider), errors)
-    result = dict(changed=False, create=[], replace=[], delete=[], unchanged=[], routes=[], managed_cidrs=[],
-                  source_dest_check_disabled=[], write_calls=0, read_calls=0, quota=None,
-                  persistence=dict(mode="none", script=None, unit=None))
-
-    def fail(msg, **extra):
-        result.update(write_calls=backend.writes, read_calls=backend.reads)
-        result.update(extra)
-        module.fail_json(msg=msg, **result)
-
-    try:
-        # 2. The next hops (AWS: exist, source/dest check, instance <-> ENI names; Linux: on-link).
-        checks, problems = {}, []
-        if targets and hasattr(backend, "check_targets"):
-            checks, problems = backend.check_targets(targets)
-        if state == "present" and hasattr(backend, "vswitch_cidrs"):
-            problems += subnet_clashes(wanted, backend.vswitch_cidrs(), getattr(mod, "CLOUD_SERVICE_CIDR", None))
-        if problems:
-            fail("routes that cannot be used (nothing was changed): %s" % "; ".join(problems))
-
-        # 3. The table, the quota and the plan.
-        actual = backend.list_routes()
+        actual = backend.read(request)
         quota = p["max_routes"] if p["max_routes"] is not None else backend.quota()
         result["quota"] = quota
-        plan = _routes.plan(desired, actual, p["managed_cidrs"], purge, state, quota)
-    except errors as e:
-        fail(str(e))
-    for w in getattr(backend, "warnings", []):
-        module.warn(w)
+        plan = _routes.plan(request.desired, actual, request.managed_cidrs, request.purge, request.state, quota)
+        for w in backend.warnings:
+            module.warn(w)
+        for u in plan["unchanged"]:
+            if u.get("state") not in (None, "active", "available", "Available"):
+                module.warn("route %s -> %s is %s" % (u["destination"], u["target"], u["state"]))
+        extra = backend.plan_extra(request, plan)
+        result.update(changed=bool(_route_backend.route_steps(plan) or extra), create=plan["create"],
+                      replace=plan["replace"], delete=plan["delete"], unchanged=plan["unchanged"],
+                      routes=_routes.public(plan["after"]), managed_cidrs=plan["managed"], **extra.result)
+        if module._diff:
+            result["diff"] = diff_of(p, actual, plan, extra)
 
-    src_dst = []
-    if provider == "aws" and p["disable_source_dest_check"] and state == "present":
-        src_dst = [t for t in targets if checks.get(t) is True]
-    for u in plan["unchanged"]:
-        if u.get("state") not in (None, "active", "available", "Available"):
-            module.warn("route %s -> %s is %s" % (u["destination"], u["target"], u["state"]))
-
-    files, files_have, persistence = {}, {}, dict(mode="none", script=None, unit=None)
-    if provider == "linux":
-        files, files_have, persistence = linux_persistence(module, mod, backend.table, wanted, state, purge)
-
-    steps = [("delete", d) for d in plan["delete"]] + [("replace", r) for r in plan["replace"]] + \
-        [("create", c) for c in plan["create"]]
-    changed = bool(steps or src_dst or files)
-    result.update(changed=changed, create=plan["create"], replace=plan["replace"], delete=plan["delete"],
-                  unchanged=plan["unchanged"], routes=public(plan["after"]), managed_cidrs=plan["managed"],
-                  source_dest_check_disabled=src_dst, persistence=persistence)
-    if module._diff:
-        before = _routes.describe(actual, plan["managed"])
-        after = _routes.describe(plan["after"], plan["managed"])
-        for t in src_dst:
-            before += "source/dest check %s: on\n" % t
-            after += "source/dest check %s: off\n" % t
-        for path in sorted(files):
-            before += "# %s\n%s" % (path, files_have[path] or "(absent)\n")
-            after += "# %s\n%s" % (path, files[path] or "(absent)\n")
-        header = "route table %s" % (p["route_table_id"] or "%s (linux)" % p["linux_table"])
-        result["diff"] = dict(before=before, after=after, before_header=header, after_header=header)
-    if module.check_mode or not changed:
-        result.update(write_calls=backend.writes, read_calls=backend.reads)
-        module.exit_json(**result)
-
-    # 4. Apply: source/dest checks first (routes to a host that drops forwarded packets are useless),
-    #    then deletions (they free quota), replacements, creations.
-    done = []
-    try:
-        for t in src_dst:
-            backend.disable_source_dest_check(t)
-            done.append("source/dest check off on %s" % t)
-        for action, step in steps:
-            if action == "delete":
-                backend.delete(step["destination"])
-            else:
-                getattr(backend, action)(step["destination"], step["target"])
-            done.append("%s %s -> %s" % (action, step["destination"], step["target"]))
-            if action == "replace" and getattr(backend, "last_replace_mode", None) == "recreate":
-                module.warn("%s: the API could not change the next hop in place, so the route was deleted and created "
-                            "again (a short gap for that destination)" % step["destination"])
-    except errors as e:
-        fail("%s. Done before the failure: %s" % (e, "; ".join(done) or "nothing"))
-    for path in sorted(files):
-        if files[path] is None:
-            os.unlink(path)
-        else:
-            write_text(module, path, files[path], 0o755 if path.endswith(".sh") else 0o644)
-    if provider == "linux" and mod.UNIT_PATH in files:
-        module.run_command(["systemctl", "daemon-reload"])
-        action = "enable" if files[mod.UNIT_PATH] else "disable"
-        rc, _out, err = module.run_command(["systemctl", action, mod.UNIT_NAME])
-        if rc != 0:
-            fail("systemctl %s %s failed: %s" % (action, mod.UNIT_NAME, err.strip()))
-
-    # 5. Verify: the table must now hold the plan.
-    try:
-        final = backend.list_routes()
-        again = _routes.plan(desired, final, p["managed_cidrs"], purge, state, None)
-    except errors as e:
-        fail("reading the table back after applying failed: %s" % e)
-    if again["create"] or again["replace"] or again["delete"]:
-        fail("the route table does not hold the planned routes after applying them: still to create %s, replace %s, "
-             "delete %s" % (again["create"], again["replace"], again["delete"]), routes=public(final))
-    result.update(routes=public(final), write_calls=backend.writes, read_calls=backend.reads)
+        if not module.check_mode and result["changed"]:
+            backend.apply(plan, extra, module.warn)
+            result["routes"] = _routes.public(backend.read_back(request))
+    except CrosshostError as err:
+        if backend is not None:
+            result.update(write_calls=backend.writes, read_calls=backend.reads)
+        fail(module, err, **dict((k, v) for k, v in result.items() if k not in err.details))
+    result.update(write_calls=backend.writes, read_calls=backend.reads)
     module.exit_json(**result)
 
 

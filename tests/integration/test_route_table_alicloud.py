@@ -7,7 +7,7 @@ IncorrectRouteEntryStatus while the table is busy, throttling, the route quota, 
 rule. It is not Alibaba's service: its docstring lists exactly what it models and from which pages.
 Sleeps are recorded instead of slept, so backoff is checked without waiting.
 """
-import importlib.util
+import importlib
 import ipaddress
 import os
 import subprocess
@@ -19,13 +19,17 @@ import pytest
 pytest.importorskip("alibabacloud_vpc20160428", reason="alibabacloud_vpc20160428 + alibabacloud_tea_openapi not installed")
 
 from alicloud_double import AlicloudVpcDouble  # noqa: E402
+from labutil import collections_path  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-BACKEND_PATH = os.path.join(ROOT, "plugins", "module_utils", "_route_alicloud.py")
-_spec = importlib.util.spec_from_file_location("crosshost_route_alicloud", BACKEND_PATH)
-ra = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ra)
+# The backend is a RouteBackend of the collection (_route_backend, _errors): imported as part of it,
+# from .cache/collections (ansible_collections/crosshost/docker is this tree).
+COLLECTIONS = collections_path()
+BACKEND_MODULE = "ansible_collections.crosshost.docker.plugins.module_utils._route_alicloud"
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
+ra = importlib.import_module(BACKEND_MODULE)
 
 REGION = "cn-hangzhou"
 TABLE = "vtb-double0001"
@@ -367,14 +371,14 @@ def test_missing_sdk_is_reported_not_raised_at_import():
         "        if name.startswith(('alibabacloud', 'darabonba', 'Tea')):\n"
         "            raise ImportError('blocked ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import importlib.util\n"
-        "spec = importlib.util.spec_from_file_location('m', %r)\n"
-        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "sys.path.insert(0, %r)\n"
+        "import importlib\n"
+        "m = importlib.import_module(%r)\n"
         "print(m.HAS_ALICLOUD_SDK, 'alibabacloud' in m.ALICLOUD_IMPORT_ERROR)\n"
         "try:\n"
         "    m.AlicloudRoutes('r', 't', 'a', 's')\n"
         "except m.AlicloudRouteError as e:\n"
-        "    print(e)\n" % BACKEND_PATH)
+        "    print(e)\n" % (COLLECTIONS, BACKEND_MODULE))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["False True",
                                 "the alicloud provider needs the Python packages "
