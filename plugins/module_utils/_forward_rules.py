@@ -23,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.crosshost.docker.plugins.module_utils import _engine as engine
 from ansible_collections.crosshost.docker.plugins.module_utils import _iptables
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
 from ansible_collections.crosshost.docker.plugins.module_utils._iptables import jump_target, tokens
@@ -37,6 +38,10 @@ _IFNAME = re.compile(r"^[^\s/:]{1,15}$")
 
 class ForwardRulesError(PlanError):
     """Bad input: the message names the option and the fix."""
+
+
+class PrerequisiteError(PlanError):
+    """The host is not ready for our rules (no DOCKER-USER, Docker's own masquerading, raw-table drops)."""
 
 
 def _networks(values, option):
@@ -242,6 +247,51 @@ def raw_drops(parsed, local):
         if any(dst.subnet_of(n) for n in local):
             found.append("raw PREROUTING %s" % drop["spec"])
     return found
+
+
+def prerequisites(parsed, local, daemon, version, mode="rules", masquerade=True, check_direct_routing=True,
+                  daemon_json_path="/etc/docker/daemon.json", iptables="iptables"):
+    """What keeps our rules from working on this host, for state=present. Raises PrerequisiteError when
+    DOCKER-USER is missing (always fatal); returns the other problems as messages (the module fails on
+    the first, or warns of each in check mode, where an earlier task of the same run would fix them).
+
+    ``daemon``: daemon.json's content ({} when unreadable); ``version``: the running engine's version tuple.
+    """
+    problems = []
+    docker_masq = docker_masquerade(parsed, local)
+    drops = raw_drops(parsed, local)
+    if mode == "rules" and not parsed["docker_user_exists"]:
+        raise PrerequisiteError(
+            "The DOCKER-USER chain does not exist in %s's view (%s): start dockerd with its iptables "
+            "integration on (it creates the chain), and check that `iptables` is the same "
+            "variant (nf_tables or legacy) that Docker uses." % (iptables, parsed.get("backend")))
+    if masquerade and docker_masq:
+        problems.append(
+            "Docker masquerades %s itself (ip-masq is on), so peers would see this host's address instead of the "
+            "container's, and Docker puts that rule back above any exemption on every restart. Set "
+            "\"ip-masq\": false in %s (crosshost.docker.daemon_json) and restart docker; this module then "
+            "masquerades only traffic that leaves the cluster. Rules: %s%s"
+            % (", ".join(str(n) for n in local), daemon_json_path, "; ".join(docker_masq),
+               (". daemon.json is not applied: it already sets \"ip-masq\": false, but dockerd has not been "
+                "restarted since (crosshost.docker.docker_daemon with state=applied)")
+               if daemon.get("ip-masq") is False else ""))
+    if mode == "rules" and check_direct_routing and engine.at_least(version, engine.ALLOW_DIRECT_ROUTING):
+        # The running daemon first: its raw-table drops for our containers are what matters. With no
+        # container running there is nothing to see, and the file is all there is to go by.
+        if drops and daemon.get("allow-direct-routing") is True:
+            problems.append(
+                "daemon.json is not applied: it sets \"allow-direct-routing\": true, but the running Docker %s "
+                "still drops traffic routed to its containers (%s). Restart dockerd (crosshost.docker.docker_daemon "
+                "with state=applied) so that it reads %s."
+                % (engine.version_text(version), "; ".join(drops), daemon_json_path))
+        elif drops or daemon.get("allow-direct-routing") is not True:
+            problems.append(
+                "Docker %s drops traffic routed to its containers from other hosts in the raw table (rules like "
+                "'-d <container ip>/32 ! -i docker0 -j DROP'). Set \"allow-direct-routing\": true in %s "
+                "(crosshost.docker.daemon_json) and restart docker, or set check_direct_routing=false if your "
+                "containers are on networks with gateway mode 'routed'."
+                % (engine.version_text(version), daemon_json_path))
+    return problems
 
 
 def persist_script(want, mode="rules", iptables="iptables", iptables_restore="iptables-restore",

@@ -182,25 +182,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.crosshost.docker.plugins.module_utils import _chain_module as chains
 from ansible_collections.crosshost.docker.plugins.module_utils import _engine as engine
 from ansible_collections.crosshost.docker.plugins.module_utils import _forward_rules as fr
-from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import (
-    IptablesSaveError,
-    parse_iptables_save,
-)
-from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text, write_text
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, fail
 
 UNIT_PATH = "/etc/systemd/system/crosshost-forward-rules.service"
-
-
-def iptables_state(module, save):
-    rc, out, err = module.run_command([save])
-    if rc != 0:
-        module.fail_json(msg="%s failed (%d): %s" % (save, rc, err.strip() or out.strip()))
-    try:
-        return parse_iptables_save(out)
-    except IptablesSaveError as e:
-        module.fail_json(msg=str(e))
 
 
 def read_daemon_json(path):
@@ -211,13 +198,40 @@ def read_daemon_json(path):
         return {}
 
 
-def problem(module, warnings, text):
-    """A prerequisite that is not met: a failure, or a warning in check mode (an earlier task
-    in the same check run would have fixed it)."""
-    if module.check_mode:
-        warnings.append(text)
-    else:
-        module.fail_json(msg=text)
+def plan(module, hosts, parsed, local, peers):
+    """The job: our chains, the FORWARD policy (mode=policy), our boot files; problems as warnings."""
+    p = module.params
+    state, mode = p["state"], p["mode"]
+    version = engine.find_dockerd(hosts.run, hosts.which)[1]
+    daemon = read_daemon_json(p["daemon_json_path"])
+    problems = []
+    if state == "present":
+        problems = fr.prerequisites(parsed, local, daemon, version, mode, p["masquerade"], p["check_direct_routing"],
+                                    p["daemon_json_path"], hosts.iptables.path("iptables"))
+        if problems and not module.check_mode:
+            raise fr.PrerequisiteError(problems[0])
+
+    want = fr.desired(local, peers, p["underlay_interface"], p["masquerade"], mode)
+    job = chains.Job(parsed, want, state)
+    job.warnings = problems
+    policy_now = policy_want = parsed["forward_policy"]
+    if mode == "policy":
+        policy_want = "ACCEPT" if state == "present" else "DROP"
+        job.set_policy("filter", "FORWARD", policy_now, policy_want)
+        if state == "present" and policy_want != policy_now:
+            job.warnings.append("FORWARD policy ACCEPT forwards all traffic to every container on this host, "
+                                "published ports or not. Prefer mode=rules.")
+    job.diff_extra = ("FORWARD policy %s\n" % policy_now, "FORWARD policy %s\n" % policy_want)
+
+    # Persistence: our script, and a unit where systemd runs the host.
+    script_path = os.path.join(p["persist_dir"], "forward-rules.sh")
+    script = fr.persist_script(want, mode, hosts.iptables.path("iptables"), hosts.iptables.path("iptables-restore"))
+    job.persist(state == "present" and p["persist"], hosts.systemd, script_path, script,
+                UNIT_PATH, fr.SYSTEMD_UNIT % script_path)
+    job.make_result(module.check_mode, forward_policy=policy_want, docker_masquerade=fr.docker_masquerade(parsed, local),
+                    raw_drops=fr.raw_drops(parsed, local),
+                    engine_version=engine.version_text(version) if version else None)
+    return job
 
 
 def main():
@@ -230,146 +244,16 @@ def main():
             mode=dict(type="str", choices=["rules", "policy"], default="rules"),
             check_direct_routing=dict(type="bool", default=True),
             daemon_json_path=dict(type="path", default="/etc/docker/daemon.json"),
-            persist=dict(type="bool", default=True),
-            persist_dir=dict(type="path", default="/etc/crosshost-docker"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            **chains.ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )
     p = module.params
-    state, mode = p["state"], p["mode"]
     try:
-        local, peers = fr.validate(p["local_subnets"], p["peer_subnets"], p["underlay_interface"], state, mode)
-    except fr.ForwardRulesError as e:
-        module.fail_json(msg=str(e))
-
-    iptables = module.get_bin_path("iptables", required=True)
-    save = module.get_bin_path("iptables-save", required=True)
-    restore_bin = module.get_bin_path("iptables-restore", required=True)
-    parsed = iptables_state(module, save)
-    warnings = []
-
-    dockerd, version, _pid = engine.find_dockerd(module.run_command, module.get_bin_path)
-    daemon = read_daemon_json(p["daemon_json_path"])
-    docker_masq = fr.docker_masquerade(parsed, local)
-    drops = fr.raw_drops(parsed, local)
-
-    if state == "present":
-        if mode == "rules" and not parsed["docker_user_exists"]:
-            module.fail_json(msg="The DOCKER-USER chain does not exist in %s's view (%s): start dockerd with its iptables "
-                                 "integration on (it creates the chain), and check that `iptables` is the same "
-                                 "variant (nf_tables or legacy) that Docker uses." % (iptables, parsed.get("backend")))
-        if p["masquerade"] and docker_masq:
-            problem(module, warnings,
-                    "Docker masquerades %s itself (ip-masq is on), so peers would see this host's address instead of the "
-                    "container's, and Docker puts that rule back above any exemption on every restart. Set "
-                    "\"ip-masq\": false in %s (crosshost.docker.daemon_json) and restart docker; this module then "
-                    "masquerades only traffic that leaves the cluster. Rules: %s%s"
-                    % (", ".join(str(n) for n in local), p["daemon_json_path"], "; ".join(docker_masq),
-                       (". daemon.json is not applied: it already sets \"ip-masq\": false, but dockerd has not been "
-                        "restarted since (crosshost.docker.docker_daemon with state=applied)")
-                       if daemon.get("ip-masq") is False else ""))
-        if mode == "rules" and p["check_direct_routing"] and engine.at_least(version, engine.ALLOW_DIRECT_ROUTING):
-            # The running daemon first: its raw-table drops for our containers are what matters. With no
-            # container running there is nothing to see, and the file is all there is to go by.
-            if drops and daemon.get("allow-direct-routing") is True:
-                problem(module, warnings,
-                        "daemon.json is not applied: it sets \"allow-direct-routing\": true, but the running Docker %s "
-                        "still drops traffic routed to its containers (%s). Restart dockerd (crosshost.docker.docker_daemon "
-                        "with state=applied) so that it reads %s."
-                        % (engine.version_text(version), "; ".join(drops), p["daemon_json_path"]))
-            elif drops or daemon.get("allow-direct-routing") is not True:
-                problem(module, warnings,
-                        "Docker %s drops traffic routed to its containers from other hosts in the raw table (rules like "
-                        "'-d <container ip>/32 ! -i docker0 -j DROP'). Set \"allow-direct-routing\": true in %s "
-                        "(crosshost.docker.daemon_json) and restart docker, or set check_direct_routing=false if your "
-                        "containers are on networks with gateway mode 'routed'."
-                        % (engine.version_text(version), p["daemon_json_path"]))
-
-    cur = fr.current(parsed)
-    want = fr.desired(local, peers, p["underlay_interface"], p["masquerade"], mode)
-    steps = fr.plan(cur, want, state)
-
-    policy_now = parsed["forward_policy"]
-    policy_want = policy_now
-    if mode == "policy":
-        policy_want = "ACCEPT" if state == "present" else "DROP"
-        if policy_want != policy_now:
-            steps["added" if state == "present" else "removed"].append("filter FORWARD policy %s (was %s)" % (policy_want, policy_now))
-            if state == "present":
-                warnings.append("FORWARD policy ACCEPT forwards all traffic to every container on this host, "
-                                "published ports or not. Prefer mode=rules.")
-
-    # Persistence: our script, and a unit where systemd runs the host.
-    script_path = os.path.join(p["persist_dir"], "forward-rules.sh")
-    systemd = os.path.isdir("/run/systemd/system") and module.get_bin_path("systemctl") is not None
-    files_want = {}
-    if state == "present" and p["persist"]:
-        files_want[script_path] = fr.persist_script(want, mode, iptables, restore_bin)
-        if systemd:
-            files_want[UNIT_PATH] = fr.SYSTEMD_UNIT % script_path
-    files_have = {path: read_text(path) for path in (script_path, UNIT_PATH)}
-    file_changes = [path for path in (script_path, UNIT_PATH) if files_have[path] != files_want.get(path)]
-    for path in file_changes:
-        steps["added" if path in files_want else "removed"].append("file %s" % path)
-
-    changed = bool(steps["added"] or steps["removed"])
-    after_view = {"chains": want["chains"], "jumps": [j[:3] for j in want["jumps"]]} if state == "present" else {
-        "chains": {}, "jumps": []}
-    result = dict(
-        changed=changed,
-        added=steps["added"],
-        removed=steps["removed"],
-        rules=fr.describe(after_view) if changed or module.check_mode else fr.describe(cur),
-        forward_policy=policy_want,
-        docker_masquerade=docker_masq,
-        raw_drops=drops,
-        engine_version=engine.version_text(version) if version else None,
-        persistence=dict(mode=("systemd" if systemd else "script") if files_want else "none",
-                         script=script_path if files_want else None,
-                         unit=UNIT_PATH if UNIT_PATH in files_want else None),
-    )
-    if module._diff:
-        before = fr.describe(cur) + "FORWARD policy %s\n" % policy_now
-        after = fr.describe(after_view) + "FORWARD policy %s\n" % policy_want
-        for path in file_changes:
-            before += "# %s\n%s" % (path, files_have[path] or "(absent)\n")
-            after += "# %s\n%s" % (path, files_want.get(path) or "(absent)\n")
-        result["diff"] = dict(before=before, after=after, before_header="iptables (ours)", after_header="iptables (ours)")
-    for w in warnings:
-        module.warn(w)
-    if module.check_mode or not changed:
-        module.exit_json(**result)
-
-    # Apply: one iptables-restore transaction for the rules, then the policy, then the files.
-    text = fr.restore_text(steps["restore"])
-    if text:
-        rc, out, err = module.run_command([restore_bin, "--noflush"], data=text, binary_data=True)
-        if rc != 0:
-            module.fail_json(msg="iptables-restore refused our rules (nothing was changed: it applies all or nothing): %s"
-                                 % (err.strip() or out.strip()), restore_input=text, **result)
-    if policy_want != policy_now:
-        rc, out, err = module.run_command([iptables, "-P", "FORWARD", policy_want])
-        if rc != 0:
-            module.fail_json(msg="iptables -P FORWARD %s failed: %s" % (policy_want, err.strip()), **result)
-    for path in file_changes:
-        if path in files_want:
-            write_text(module, path, files_want[path], 0o755 if path == script_path else 0o644)
-        else:
-            os.unlink(path)
-    if systemd and UNIT_PATH in file_changes:
-        module.run_command(["systemctl", "daemon-reload"])
-        action = "enable" if UNIT_PATH in files_want else "disable"
-        rc, out, err = module.run_command(["systemctl", action, os.path.basename(UNIT_PATH)])
-        if rc != 0:
-            module.fail_json(msg="systemctl %s failed: %s" % (action, err.strip()), **result)
-
-    # Verify: what iptables holds now must be exactly what we planned.
-    again = fr.plan(fr.current(iptables_state(module, save)), want, state)
-    if again["added"] or again["removed"]:
-        module.fail_json(msg="iptables does not hold the planned rules after applying them: still to add %s, to remove %s"
-                             % (again["added"], again["removed"]), **result)
-    module.exit_json(**result)
+        local, peers = fr.validate(p["local_subnets"], p["peer_subnets"], p["underlay_interface"], p["state"], p["mode"])
+        chains.run(module, lambda hosts, parsed: plan(module, hosts, parsed, local, peers))
+    except CrosshostError as err:
+        fail(module, err)
 
 
 if __name__ == "__main__":

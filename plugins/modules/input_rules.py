@@ -118,36 +118,29 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.crosshost.docker.plugins.module_utils import _forward_rules as fr
+from ansible_collections.crosshost.docker.plugins.module_utils import _chain_module as chains
 from ansible_collections.crosshost.docker.plugins.module_utils import _input_rules as ir
-from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text, write_text
-from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import (
-    IptablesSaveError,
-    parse_iptables_save,
-)
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, fail
+from ansible_collections.crosshost.docker.plugins.module_utils._forward_rules import persist_script
 
-UNIT = """[Unit]
-Description=crosshost.docker INPUT rules (%s)
-After=network-pre.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/bin/sh %s
-
-[Install]
-WantedBy=multi-user.target
-"""
+UNIT_DIR = "/etc/systemd/system"
 
 
-def iptables_state(module, save):
-    rc, out, err = module.run_command([save])
-    if rc != 0:
-        module.fail_json(msg="%s failed (%d): %s" % (save, rc, err.strip() or out.strip()))
-    try:
-        return parse_iptables_save(out)
-    except IptablesSaveError as e:
-        module.fail_json(msg=str(e))
+def plan(module, hosts, parsed, ports, sources):
+    """The job: our chain and its jump, our boot files."""
+    p = module.params
+    chain = p["chain"]
+    want = ir.desired(ports, sources, chain, p["interface"])
+    job = chains.Job(parsed, want, p["state"], {"filter": chain})
+    stem = chain.lower()
+    script_path = os.path.join(p["persist_dir"], "%s.sh" % stem)
+    script = persist_script(want, "rules", hosts.iptables.path("iptables"), hosts.iptables.path("iptables-restore"),
+                            owner="input_rules")
+    job.persist(p["state"] == "present" and p["persist"], hosts.systemd, script_path, script,
+                os.path.join(UNIT_DIR, "%s.service" % stem), ir.systemd_unit(chain, script_path))
+    input_policy = ((parsed["chains"].get("filter") or {}).get("INPUT") or {}).get("policy") or "ACCEPT"
+    job.make_result(module.check_mode, input_policy=input_policy)
+    return job
 
 
 def main():
@@ -157,89 +150,16 @@ def main():
             sources=dict(type="list", elements="str", default=[]),
             interface=dict(type="str"),
             chain=dict(type="str", default=ir.DEFAULT_CHAIN),
-            persist=dict(type="bool", default=True),
-            persist_dir=dict(type="path", default="/etc/crosshost-docker"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            **chains.ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )
     p = module.params
-    state, chain = p["state"], p["chain"]
     try:
-        ports, sources = ir.validate(p["ports"], p["sources"], chain, p["interface"], state)
-    except ir.InputRulesError as e:
-        module.fail_json(msg=str(e))
-
-    iptables = module.get_bin_path("iptables", required=True)
-    save = module.get_bin_path("iptables-save", required=True)
-    restore_bin = module.get_bin_path("iptables-restore", required=True)
-    parsed = iptables_state(module, save)
-    input_policy = ((parsed["chains"].get("filter") or {}).get("INPUT") or {}).get("policy") or "ACCEPT"
-
-    ours = {"filter": chain}
-    cur = fr.current(parsed, ours)
-    want = ir.desired(ports, sources, chain, p["interface"])
-    steps = fr.plan(cur, want, state)
-
-    stem = chain.lower()
-    script_path = os.path.join(p["persist_dir"], "%s.sh" % stem)
-    unit_path = "/etc/systemd/system/%s.service" % stem
-    systemd = os.path.isdir("/run/systemd/system") and module.get_bin_path("systemctl") is not None
-    files_want = {}
-    if state == "present" and p["persist"]:
-        files_want[script_path] = fr.persist_script(want, "rules", iptables, restore_bin, owner="input_rules")
-        if systemd:
-            files_want[unit_path] = UNIT % (chain, script_path)
-    files_have = {path: read_text(path) for path in (script_path, unit_path)}
-    file_changes = [path for path in (script_path, unit_path) if files_have[path] != files_want.get(path)]
-    for path in file_changes:
-        steps["added" if path in files_want else "removed"].append("file %s" % path)
-
-    changed = bool(steps["added"] or steps["removed"])
-    after_view = {"chains": want["chains"], "jumps": [j[:3] for j in want["jumps"]]} if state == "present" else {
-        "chains": {}, "jumps": []}
-    result = dict(
-        changed=changed,
-        added=steps["added"],
-        removed=steps["removed"],
-        rules=fr.describe(after_view) if changed or module.check_mode else fr.describe(cur),
-        input_policy=input_policy,
-        persistence=dict(mode=("systemd" if systemd else "script") if files_want else "none",
-                         script=script_path if files_want else None,
-                         unit=unit_path if unit_path in files_want else None),
-    )
-    if module._diff:
-        before, after = fr.describe(cur), fr.describe(after_view)
-        for path in file_changes:
-            before += "# %s\n%s" % (path, files_have[path] or "(absent)\n")
-            after += "# %s\n%s" % (path, files_want.get(path) or "(absent)\n")
-        result["diff"] = dict(before=before, after=after, before_header="iptables (ours)", after_header="iptables (ours)")
-    if module.check_mode or not changed:
-        module.exit_json(**result)
-
-    text = fr.restore_text(steps["restore"])
-    if text:
-        rc, out, err = module.run_command([restore_bin, "--noflush"], data=text, binary_data=True)
-        if rc != 0:
-            module.fail_json(msg="iptables-restore refused our rules (nothing was changed: it applies all or nothing): %s"
-                                 % (err.strip() or out.strip()), restore_input=text, **result)
-    for path in file_changes:
-        if path in files_want:
-            write_text(module, path, files_want[path], 0o755 if path == script_path else 0o644)
-        else:
-            os.unlink(path)
-    if systemd and unit_path in file_changes:
-        module.run_command(["systemctl", "daemon-reload"])
-        action = "enable" if unit_path in files_want else "disable"
-        rc, out, err = module.run_command(["systemctl", action, os.path.basename(unit_path)])
-        if rc != 0:
-            module.fail_json(msg="systemctl %s failed: %s" % (action, err.strip()), **result)
-
-    again = fr.plan(fr.current(iptables_state(module, save), ours), want, state)
-    if again["added"] or again["removed"]:
-        module.fail_json(msg="iptables does not hold the planned rules after applying them: still to add %s, to remove %s"
-                             % (again["added"], again["removed"]), **result)
-    module.exit_json(**result)
+        ports, sources = ir.validate(p["ports"], p["sources"], p["chain"], p["interface"], p["state"])
+        chains.run(module, lambda hosts, parsed: plan(module, hosts, parsed, ports, sources))
+    except CrosshostError as err:
+        fail(module, err)
 
 
 if __name__ == "__main__":
