@@ -290,7 +290,6 @@ import errno
 import os
 import re
 import stat
-import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
@@ -303,6 +302,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._daemon_json impo
     plan_daemon_json,
     validate_support,
 )
+from ansible_collections.crosshost.docker.plugins.module_utils._files import write_atomic
 from ansible_collections.crosshost.docker.plugins.module_utils._engine import (
     find_dockerd,
     parse_version,
@@ -381,56 +381,6 @@ def run_validate(module, dockerd, data, path):
         handle.write(data)
     rc, out, err = module.run_command([dockerd, "--validate", "--config-file", candidate])
     return rc, clean_validate_output("\n".join(x for x in (err, out) if x and x.strip()), candidate, path)
-
-
-def make_dirs(directory):
-    """Create `directory` and missing parents with mode 0755 (whatever the umask)."""
-    missing = []
-    while directory and not os.path.isdir(directory):
-        missing.append(directory)
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    for item in reversed(missing):
-        os.mkdir(item, NEW_DIR_MODE)
-        os.chmod(item, NEW_DIR_MODE)
-
-
-def write_atomic(module, path, data, mode, old_stat):
-    """Temp file in the same directory, fsync, owner and mode set, rename over `path`, fsync the directory."""
-    directory = os.path.dirname(os.path.abspath(path))
-    make_dirs(directory)
-    context = None
-    if module.selinux_enabled():
-        context = module.selinux_context(path) if old_stat else module.selinux_default_context(path)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if old_stat is not None:
-                try:
-                    os.fchown(handle.fileno(), old_stat.st_uid, old_stat.st_gid)
-                except OSError as exc:
-                    if exc.errno != errno.EPERM:
-                        raise
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    if context is not None:
-        module.set_context_if_different(path, context, False)
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def main():
@@ -533,7 +483,10 @@ def apply(module):
             if content_changed:
                 if params["backup"] and old_stat is not None:
                     result["backup_file"] = module.backup_local(real_path)
-                write_atomic(module, real_path, new_bytes, target_mode, old_stat)
+                # temp file, fsync, owner kept and mode set, SELinux context kept, rename, fsync the directory
+                write_atomic(real_path, new_bytes, target_mode, module=module, keep_attrs=False, fsync=True,
+                             owner=(old_stat.st_uid, old_stat.st_gid) if old_stat is not None else None,
+                             dir_mode=NEW_DIR_MODE)
             else:
                 os.chmod(real_path, target_mode)
         except Exception as exc:  # OSError, and backup_local raises a plain Exception

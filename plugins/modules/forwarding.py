@@ -250,12 +250,12 @@ file_changed:
 
 import errno
 import os
-import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.crosshost.docker.plugins.module_utils._files import write_atomic
 from ansible_collections.crosshost.docker.plugins.module_utils._sysctl import (
     SysctlError,
     check_file_path,
@@ -317,21 +317,8 @@ def read_file(module, path):
 
 
 def write_file(module, path, text):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix=".crosshost-forwarding-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(to_bytes(text))
-        os.chmod(tmp, 0o644)
-        existed = os.path.exists(path)
-        module.atomic_move(tmp, path)
-        if not existed:
-            os.chmod(path, 0o644)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Atomically, through the collection's one writer: a new file gets 0644, an existing one keeps its mode."""
+    write_atomic(path, to_bytes(text), 0o644, module=module)
 
 
 def file_diff(path, before, after):
