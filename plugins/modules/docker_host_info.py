@@ -652,11 +652,10 @@ from ansible_collections.crosshost.docker.plugins.module_utils._docker_api impor
     DockerApi,
     open_sdk,
 )
-from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, fail
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, IptablesError, fail
 from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import (
     DaemonJsonError,
     HostFactsError,
-    IptablesSaveError,
     container_record,
     default_bridge,
     normalise_engine,
@@ -666,10 +665,9 @@ from ansible_collections.crosshost.docker.plugins.module_utils._host_facts impor
     normalise_sysfs_link,
     parse_daemon_json,
     parse_ip_json,
-    parse_iptables_save,
-    parse_iptables_version,
     parse_sysctl_int,
 )
+from ansible_collections.crosshost.docker.plugins.module_utils._iptables import Iptables, IptablesSaveError
 
 
 GATHER_CHOICES = ["engine", "daemon_json", "networks", "firewall", "sysctl", "interfaces", "routes", "containers"]
@@ -755,28 +753,27 @@ def read_sysctl(proc_root):
 def gather_firewall(module):
     result = {"backend": None, "version": None, "forward_policy": None, "docker_user_chain": None,
               "chains": {}, "warnings": [], "error": None}
-    iptables = module.get_bin_path("iptables")
-    if not iptables:
+    tables = Iptables.for_module(module)
+    if not tables.available("iptables"):
         result["error"] = ("iptables is not installed (no iptables binary in PATH, /sbin, /usr/sbin or "
                            "/usr/local/sbin): firewall facts were not gathered")
         return result
-    rc, out, err = module.run_command([iptables, "--version"])
-    if rc == 0:
-        result.update(parse_iptables_version(out or err))
-    save = module.get_bin_path("iptables-save")
-    if not save:
-        result["error"] = "iptables-save is not installed next to %s: firewall rules were not gathered" % iptables
-        return result
-    rc, out, err = module.run_command([save])
-    if rc != 0:
-        detail = (err or out or "").strip()
-        hint = " (iptables-save needs root: use become)" if os.geteuid() != 0 else ""
-        result["error"] = "%s failed (rc=%d): %s%s" % (save, rc, detail, hint)
+    try:
+        result.update(tables.version())
+    except IptablesError:
+        pass
+    if not tables.available("iptables-save"):
+        result["error"] = ("iptables-save is not installed next to %s: firewall rules were not gathered"
+                           % tables.path("iptables"))
         return result
     try:
-        parsed = parse_iptables_save(out)
+        parsed = tables.save()
     except IptablesSaveError as exc:
         result["error"] = str(exc)
+        return result
+    except IptablesError as exc:
+        hint = " (iptables-save needs root: use become)" if os.geteuid() != 0 else ""
+        result["error"] = "%s failed (rc=%d): %s%s" % (exc.command, exc.rc, exc.output, hint)
         return result
     result["forward_policy"] = parsed["forward_policy"]
     result["docker_user_chain"] = parsed["docker_user_exists"]
