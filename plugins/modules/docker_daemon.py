@@ -344,7 +344,13 @@ from ansible_collections.crosshost.docker.plugins.module_utils._docker_daemon im
 from ansible_collections.crosshost.docker.plugins.module_utils import _daemon_state as daemon_state
 from ansible_collections.crosshost.docker.plugins.module_utils import _docker_api as docker_api
 from ansible_collections.crosshost.docker.plugins.module_utils._engine import running_dockerd
-from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, DockerApiError, fail
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import (
+    CrosshostError,
+    DockerApiError,
+    IptablesError,
+    fail,
+)
+from ansible_collections.crosshost.docker.plugins.module_utils._iptables import Iptables
 
 POLL = 0.25
 PING_TIMEOUT = 3
@@ -383,13 +389,15 @@ def pending(module, api, pid):
     bridge = quiet(api.network, "bridge")
     info = quiet(api.info)
     version = (quiet(api.version) or {}).get("Version")
-    iptables = module.get_bin_path("iptables")
+    tables = Iptables.for_module(module)
 
     def raw_rules():
-        if not iptables:
+        if not tables.available("iptables"):
             return None
-        rc, out, _err = module.run_command([iptables, "-w", "-t", "raw", "-S", "PREROUTING"])
-        return out if rc == 0 else None
+        try:
+            return "\n".join(tables.list_rules("raw", "PREROUTING"))
+        except IptablesError:
+            return None
 
     return daemon_state.pending(module.params["daemon_json_path"], module.params["config_files"], pid,
                                 bridge, info, version, raw_rules)
