@@ -39,7 +39,8 @@ from ansible_collections.crosshost.docker.plugins.module_utils._host_facts impor
 DOCKER_IMPORT_ERROR = None
 try:
     import docker
-    from docker.errors import APIError, ImageNotFound, NotFound
+    # ImageNotFound is not used here: callers (connectivity) take the SDK's errors from this module.
+    from docker.errors import APIError, ImageNotFound, NotFound  # pylint: disable=unused-import
     from docker.utils import parse_repository_tag
 except ImportError:
     HAS_DOCKER = False

@@ -556,8 +556,8 @@ def find_probe(module, api, p):
     if container is None:
         return None
     if not p["container"] and not is_ours(container):
-        raise cx.ConnectivityError("name: a container %s exists that this module did not create; choose another name (or use it with "
-                   "container: %s)" % (name, name))
+        raise cx.ConnectivityError("name: a container %s exists that this module did not create; choose another name "
+                                   "(or use it with container: %s)" % (name, name))
     return container
 
 
