@@ -31,10 +31,6 @@ import traceback
 from urllib.parse import quote, urlencode
 
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import DockerApiError
-from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import (
-    docker_unreachable_message,
-    unix_socket_path,
-)
 
 DOCKER_IMPORT_ERROR = None
 try:
@@ -73,17 +69,49 @@ class DockerCallError(DockerApiError):
 
 
 # ---------------------------------------------------------------------------------------------
-# Where the daemon is
+# Where the daemon is, and why it cannot be reached
+
+
+def unix_socket_path(docker_host):
+    """The filesystem path of a ``unix://`` Docker host (or a bare absolute path), else None."""
+    if not docker_host:
+        return DEFAULT_SOCKET
+    if docker_host.startswith("unix://"):
+        return docker_host[len("unix://"):] or DEFAULT_SOCKET
+    if docker_host.startswith("/"):
+        return docker_host
+    return None
+
+
+def docker_unreachable_message(docker_host, socket_path=None, socket_exists=None, dockerd_path=None, error=None):
+    """A clear, distinct message for each way the Docker daemon can be unavailable.
+
+    * not installed: unix socket missing and no dockerd binary found;
+    * installed, not running: unix socket missing but dockerd exists;
+    * unreachable: the connection itself failed (``error``), e.g. stale socket, permission denied,
+      remote host down.
+    """
+    if socket_path is not None and socket_exists is False:
+        if not dockerd_path:
+            return ("Docker is not installed on this host: no dockerd binary was found (PATH and the usual "
+                    "locations) and the Docker socket %s does not exist." % socket_path)
+        return ("Docker is installed (%s) but the daemon is not running: the socket %s does not exist. "
+                "Start the docker service or set docker_host." % (dockerd_path, socket_path))
+    text = str(error) if error is not None else "unknown error"
+    msg = "Cannot connect to the Docker daemon at %s: %s" % (docker_host, text)
+    lowered = text.lower()
+    if "permission denied" in lowered:
+        msg += (" (the module user may not use the socket: use become, or add the user to the docker group)")
+    elif "connection refused" in lowered and socket_path is not None:
+        msg += " (the socket exists but nothing listens on it: the daemon is not running or crashed)"
+    return msg
 
 
 def docker_address(docker_host):
     """('unix', path) or ('tcp', (host, port)) for a docker_host value; DockerApiError for anything else."""
-    if not docker_host:
-        return "unix", DEFAULT_SOCKET
-    if docker_host.startswith("unix://"):
-        return "unix", docker_host[len("unix://"):] or DEFAULT_SOCKET
-    if docker_host.startswith("/"):
-        return "unix", docker_host
+    socket_path = unix_socket_path(docker_host)
+    if socket_path is not None:
+        return "unix", socket_path
     m = re.match(r"^(?:tcp|http)://\[?([^\]/]+?)\]?:(\d+)/?$", docker_host)
     if m:
         return "tcp", (m.group(1), int(m.group(2)))

@@ -30,6 +30,10 @@ import json
 import re
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _iptables
+from ansible_collections.crosshost.docker.plugins.module_utils._docker_api import (  # Docker's connection diagnostics
+    docker_unreachable_message,
+    unix_socket_path,
+)
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
 from ansible_collections.crosshost.docker.plugins.module_utils._iptables import IptablesSaveError
 
@@ -531,42 +535,3 @@ def container_record(container, links, host_interfaces, networks=None, error=Non
             continue
         record["interfaces"].append(_match_interface(link, attached, used, host_by_index))
     return record
-
-
-# --------------------------------------------------------------------------------------------
-# Docker connection diagnostics
-
-
-def unix_socket_path(docker_host):
-    """The filesystem path of a ``unix://`` Docker host (or a bare absolute path), else None."""
-    if not docker_host:
-        return "/var/run/docker.sock"
-    if docker_host.startswith("unix://"):
-        return docker_host[len("unix://"):] or "/var/run/docker.sock"
-    if docker_host.startswith("/"):
-        return docker_host
-    return None
-
-
-def docker_unreachable_message(docker_host, socket_path=None, socket_exists=None, dockerd_path=None, error=None):
-    """A clear, distinct message for each way the Docker daemon can be unavailable.
-
-    * not installed: unix socket missing and no dockerd binary found;
-    * installed, not running: unix socket missing but dockerd exists;
-    * unreachable: the connection itself failed (``error``), e.g. stale socket, permission denied,
-      remote host down.
-    """
-    if socket_path is not None and socket_exists is False:
-        if not dockerd_path:
-            return ("Docker is not installed on this host: no dockerd binary was found (PATH and the usual "
-                    "locations) and the Docker socket %s does not exist." % socket_path)
-        return ("Docker is installed (%s) but the daemon is not running: the socket %s does not exist. "
-                "Start the docker service or set docker_host." % (dockerd_path, socket_path))
-    text = str(error) if error is not None else "unknown error"
-    msg = "Cannot connect to the Docker daemon at %s: %s" % (docker_host, text)
-    lowered = text.lower()
-    if "permission denied" in lowered:
-        msg += (" (the module user may not use the socket: use become, or add the user to the docker group)")
-    elif "connection refused" in lowered and socket_path is not None:
-        msg += " (the socket exists but nothing listens on it: the daemon is not running or crashed)"
-    return msg
