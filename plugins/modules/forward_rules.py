@@ -170,10 +170,10 @@ persistence:
       description: V(systemd) (unit enabled), V(script) (script only, no systemd), or V(none).
       type: str
     script:
-      description: Path of the script.
+      description: Path of the script, C(forward-rules.sh) in O(persist_dir).
       type: str
     unit:
-      description: Path of the systemd unit, when written.
+      description: Path of the systemd unit C(crosshost-forward-rules.service), when written.
       type: str
 """
 

@@ -107,10 +107,10 @@ persistence:
       description: V(systemd) (unit enabled), V(script) (script only, no systemd), or V(none).
       type: str
     script:
-      description: Path of the script.
+      description: Path of the script, C(<chain in lower case>.sh) in O(persist_dir).
       type: str
     unit:
-      description: Path of the systemd unit, when written.
+      description: Path of the systemd unit C(/etc/systemd/system/<chain in lower case>.service), when written.
       type: str
 """
 
