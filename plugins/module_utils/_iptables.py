@@ -226,7 +226,9 @@ class Iptables(object):
         if name not in self._paths:
             self._paths[name] = self._which(name) if self._which else name
         if required and not self._paths[name]:
-            raise IptablesError("%s is not installed (not found on PATH, /sbin, /usr/sbin or /usr/local/sbin)" % name)
+            exc = IptablesError("%s is not installed (not found on PATH, /sbin, /usr/sbin or /usr/local/sbin)" % name)
+            exc.command, exc.rc, exc.output = name, None, str(exc)
+            raise exc
         return self._paths[name]
 
     def available(self, name="iptables"):

@@ -441,6 +441,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._docker_api impor
 from ansible_collections.crosshost.docker.plugins.module_utils._engine import running_dockerd
 from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity_probe as probe_lib
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, IptablesError, fail
+from ansible_collections.crosshost.docker.plugins.module_utils._iptables import Iptables
 
 RUN_DIR = "/run/crosshost-connectivity"
 MAX_WORKERS = 8
@@ -480,22 +481,16 @@ def create_probe(api, p):
 
 # --- host commands ---------------------------------------------------------------------------------
 
-def run(module, argv, check=True):
-    rc, out, err = module.run_command(argv)
-    if check and rc != 0:
-        raise IptablesError("%s failed (%s): %s" % (" ".join(argv), rc, (err or out).strip()))
-    return rc, out, err
-
-
 def iptables_save(module):
-    save = module.get_bin_path("iptables-save")
-    if not save:
+    """``iptables-save -c`` through the iptables adapter, parsed; None (and a warning when it fails) without it."""
+    tables = Iptables.for_module(module)
+    if not tables.available("iptables-save"):
         return None
-    rc, out, err = module.run_command([save, "-c"])
-    if rc != 0:
-        module.warn("iptables-save -c failed (%s): %s; no counters" % (rc, err.strip()))
+    try:
+        return tables.save(counters=True, strict=False)
+    except IptablesError as err:
+        module.warn("iptables-save -c failed (%s): %s; no counters" % (err.rc, err.output))
         return None
-    return cx.parse_save(out)
 
 
 def read_int(path):
@@ -586,12 +581,13 @@ def state_files(keep):
 
 def delete_rules(module, rules):
     """Remove our count rules (iptables -D); a rule that will not go is a warning, not a failure."""
-    iptables = module.get_bin_path("iptables") if rules else None
+    tables = Iptables.for_module(module)
     for rule in rules:
-        rc, _out, err = module.run_command([iptables, "-w", "-t", rule["table"], "-D", rule["chain"]] + rule["tokens"])
-        if rc != 0:
+        try:
+            tables.delete(rule["table"], rule["chain"], rule["tokens"])
+        except IptablesError as err:
             module.warn("could not remove count rule -t %s -A %s %s: %s"
-                        % (rule["table"], rule["chain"], rule["spec"], err.strip()))
+                        % (rule["table"], rule["chain"], rule["spec"], err.output))
 
 
 DAEMON_JSON = "/etc/docker/daemon.json"
@@ -749,8 +745,8 @@ def started(module, api, p, peers):
     # The count rules.
     rules_before = rules_after = 0
     if peers and p["evidence"] and info["driver"] == "bridge":
-        iptables = module.get_bin_path("iptables")
-        parsed = iptables_save(module) if iptables else None
+        tables = Iptables.for_module(module)
+        parsed = iptables_save(module) if tables.available("iptables") else None
         if parsed is None:
             module.warn("evidence: no iptables/iptables-save on this host; the diagnosis relies on the sender's view")
         else:
@@ -763,7 +759,7 @@ def started(module, api, p, peers):
                 actions.append("add %d count rules (%d peers)" % (len(missing), len(peers)))
             if not module.check_mode:
                 for rule in missing:
-                    run(module, [iptables, "-w", "-t", rule["table"], "-I", rule["chain"], "1"] + rule["args"])
+                    tables.insert(rule["table"], rule["chain"], rule["args"])
     return dict(extra, changed=bool(actions), actions=actions, probe=info,
                 diff={"before": dict(before, server=server_before, count_rules=rules_before, **earlier_diff["before"]),
                       "after": dict(before, container="running", server="running", count_rules=rules_after,
