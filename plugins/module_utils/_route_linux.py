@@ -15,8 +15,9 @@ multipath routes and routes with a metric (``gateway``: typically a routing daem
 
 Persistence: a shell script of ours (``routes.sh`` for the main table, ``routes-table<N>.sh``
 otherwise, under /etc/crosshost-docker) with one ``ip route replace`` per route, run at boot by a
-systemd oneshot unit where systemd runs the host. The helpers that write and read it are pure;
-``plan_extra`` plans the files (check mode and diff show them) and applies them after the routes.
+systemd oneshot unit where systemd runs the host. The helpers that write and read the script are
+pure; the unit text, systemd detection, the plan of the files (check mode and diff show it) and
+writing them after the routes are ``_persist``'s.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import re
 import socket
 
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import RouteBackendError
-from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text, write_text
+from ansible_collections.crosshost.docker.plugins.module_utils import _persist
+from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text
 from ansible_collections.crosshost.docker.plugins.module_utils._route_backend import ExtraChanges, RouteBackend
 
 try:
@@ -45,7 +47,7 @@ RT_TABLES = {"main": 254, "default": 253, "local": 255}
 RTN_UNICAST = 1
 RT_TABLES_FILES = ("/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables", "/usr/lib/iproute2/rt_tables")
 UNIT_NAME = "crosshost-routes.service"
-UNIT_PATH = "/etc/systemd/system/" + UNIT_NAME
+UNIT_PATH = _persist.unit_path(UNIT_NAME)
 SCRIPT_HEADER = "# Written by crosshost.docker.route_table"
 _SCRIPT_LINE = re.compile(r'^"\$IP" route replace (\S+) via (\S+) table (\d+) proto static \|\| rc=1$')
 _RT_TYPES = {2: "local", 3: "broadcast", 6: "blackhole", 7: "unreachable", 8: "prohibit", 9: "throw", 10: "nat"}
@@ -127,20 +129,12 @@ def parse_script(text):
 
 
 def systemd_unit(persist_dir):
-    return """[Unit]
-Description=crosshost.docker routes to the cluster's container subnets
-Documentation=https://github.com/crosshost/docker
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/bin/sh -c 'for f in %s/routes*.sh; do [ -f "$f" ] && /bin/sh "$f"; done; exit 0'
-
-[Install]
-WantedBy=multi-user.target
-""" % persist_dir
+    """Our oneshot unit that runs every script of ours in `persist_dir` at boot."""
+    return _persist.oneshot_unit(
+        "crosshost.docker routes to the cluster's container subnets",
+        """/bin/sh -c 'for f in %s/routes*.sh; do [ -f "$f" ] && /bin/sh "$f"; done; exit 0'""" % persist_dir,
+        unit=(("Wants", "network-online.target"), ("After", "network-online.target")),
+        documentation=_persist.DOCUMENTATION_URL)
 
 
 def _describe_route(msg):
@@ -260,25 +254,21 @@ class LinuxRoutes(RouteBackend):
     def plan_extra(self, request, plan):
         """Our boot script for the table (and the unit that runs our scripts at boot): written or
         removed after the routes."""
-        changes, have, info = self.persistence(request.wanted, request.state, request.purge)
-        before = after = ""
-        for path in sorted(changes):
-            before += "# %s\n%s" % (path, have[path] or "(absent)\n")
-            after += "# %s\n%s" % (path, changes[path] or "(absent)\n")
-        last = [lambda: self.write_files(changes)] if changes else []
+        files, info = self.persistence(request.wanted, request.state, request.purge)
+        before, after = files.diff()
+        last = [lambda: _persist.apply_files(files, self.module.run_command, module=self.module)] if files else []
         return ExtraChanges(last=last, result={"persistence": info}, before=before, after=after)
 
     def persistence(self, wanted, state, purge):
-        """Files of ours that must change: ({path: new content or None}, {path: old content}, info)."""
+        """Our files as they must be: (a _persist.FilesPlan, info for the result)."""
         script = script_path(self.persist_dir, self.table)
-        have_script = read_text(script)
         want = {}
         if self.persist:
             ip_bin = self.module.get_bin_path("ip")
             if not ip_bin:
                 raise LinuxRouteError("linux_persist: the boot script needs the `ip` command (iproute2), not found "
                                       "on PATH")
-            routes = {} if state == "present" and purge else parse_script(have_script)
+            routes = {} if state == "present" and purge else parse_script(read_text(script))
             for dest, target in wanted:
                 if state == "present":
                     routes[dest] = target
@@ -287,26 +277,10 @@ class LinuxRoutes(RouteBackend):
             want[script] = render_script(routes, self.table, ip_bin) if routes else None
         else:
             want[script] = None
-        systemd = os.path.isdir("/run/systemd/system") and self.module.get_bin_path("systemctl") is not None
+        systemd = _persist.systemd_running(self.module.get_bin_path)
         others = [f for f in glob.glob(os.path.join(self.persist_dir, "routes*.sh")) if f != script]
         need_unit = systemd and (want[script] is not None or bool(others))
         want[UNIT_PATH] = systemd_unit(self.persist_dir) if need_unit else None
-        have = {path: read_text(path) for path in want}
-        changes = dict((path, content) for path, content in want.items() if have[path] != content)
         info = dict(mode=("systemd" if need_unit else "script") if want[script] else "none",
                     script=script if want[script] else None, unit=UNIT_PATH if want[UNIT_PATH] else None)
-        return changes, have, info
-
-    def write_files(self, changes):
-        """Write or remove our files, then enable or disable the unit when it changed."""
-        for path in sorted(changes):
-            if changes[path] is None:
-                os.unlink(path)
-            else:
-                write_text(self.module, path, changes[path], 0o755 if path.endswith(".sh") else 0o644)
-        if UNIT_PATH in changes:
-            self.module.run_command(["systemctl", "daemon-reload"])
-            action = "enable" if changes[UNIT_PATH] else "disable"
-            rc, _out, err = self.module.run_command(["systemctl", action, UNIT_NAME])
-            if rc != 0:
-                raise LinuxRouteError("systemctl %s %s failed: %s" % (action, UNIT_NAME, err.strip()))
+        return _persist.plan_files(dict(sorted(want.items()))), info

@@ -276,3 +276,74 @@ def test_aws_gives_botocore_the_policys_attempts():
                   endpoint_url="http://127.0.0.1:9", retries=7)
     assert b.retry.attempts == 7 and b.retry.jitter and b.retry.cap == 20.0
     assert b.ec2.meta.config.retries == {"mode": "standard", "total_max_attempts": 7}
+
+
+# ------------------------------------------------------------------------------------------ linux persistence
+class FakeHost(object):
+    """What the linux backend asks of the AnsibleModule for its boot files."""
+
+    def __init__(self, systemctl=True):
+        self.bins = {"ip": "/usr/sbin/ip", "systemctl": "/usr/bin/systemctl" if systemctl else None}
+        self.commands = []
+
+    def get_bin_path(self, name):
+        return self.bins.get(name)
+
+    def run_command(self, argv, data=None):
+        self.commands.append(" ".join(argv))
+        return 0, "", ""
+
+    def atomic_move(self, src, dest):
+        os.rename(src, dest)
+
+
+def linux_backend(tmp_path, monkeypatch, systemd, persist=True):
+    from ansible_collections.crosshost.docker.plugins.module_utils import _route_linux as linux
+
+    monkeypatch.setattr(linux, "UNIT_PATH", str(tmp_path / "systemd" / linux.UNIT_NAME))
+    monkeypatch.setattr(linux._persist, "systemd_running", lambda which: systemd and which("systemctl") is not None)
+    backend = object.__new__(linux.LinuxRoutes)  # no netlink socket: only the files are planned here
+    rb.RouteBackend.__init__(backend)
+    backend.table, backend.persist, backend.persist_dir = 254, persist, str(tmp_path / "etc")
+    backend.module = FakeHost()
+    return linux, backend
+
+
+def test_linux_boot_script_and_unit_through_persist(tmp_path, monkeypatch):
+    linux, backend = linux_backend(tmp_path, monkeypatch, systemd=True)
+    request = rb.Request(desired=[], wanted=[("10.0.1.0/24", "192.168.1.11")], targets=["192.168.1.11"],
+                         state="present", purge=True, managed_cidrs=MANAGED_CIDRS)
+    extra = backend.plan_extra(request, None)
+    script = str(tmp_path / "etc" / "routes.sh")
+    assert extra and extra.first == []
+    assert extra.result == {"persistence": {"mode": "systemd", "script": script, "unit": linux.UNIT_PATH}}
+    assert extra.before == "# %s\n(absent)\n# %s\n(absent)\n" % (script, linux.UNIT_PATH)
+    assert '"$IP" route replace 10.0.1.0/24 via 192.168.1.11 table 254 proto static || rc=1' in extra.after
+    for change in extra.last:
+        change()
+    assert backend.module.commands == ["systemctl daemon-reload", "systemctl enable crosshost-routes.service"]
+    assert os.stat(script).st_mode & 0o777 == 0o755
+    with open(linux.UNIT_PATH) as f:
+        assert f.read() == linux.systemd_unit(str(tmp_path / "etc"))
+    assert not backend.plan_extra(request, None)  # nothing left to change
+
+    backend.persist = False  # linux_persist=false: our script and, with the last one, the unit go
+    extra = backend.plan_extra(request, None)
+    assert extra.result["persistence"] == {"mode": "none", "script": None, "unit": None}
+    for change in extra.last:
+        change()
+    assert not os.path.exists(script) and not os.path.exists(linux.UNIT_PATH)
+    assert backend.module.commands[-1] == "systemctl disable crosshost-routes.service"
+
+
+def test_linux_boot_script_without_systemd_and_without_ip(tmp_path, monkeypatch):
+    _linux, backend = linux_backend(tmp_path, monkeypatch, systemd=False)
+    request = rb.Request(desired=[], wanted=[("10.0.1.0/24", "192.168.1.11")], targets=[], state="present",
+                         purge=True, managed_cidrs=MANAGED_CIDRS)
+    assert backend.plan_extra(request, None).result["persistence"]["mode"] == "script"
+    backend.module.bins["ip"] = None
+    with pytest.raises(RouteBackendError, match=r"^linux_persist: the boot script needs the `ip` command"):
+        backend.plan_extra(request, None)
+
+
+MANAGED_CIDRS = ["10.0.0.0/16"]
