@@ -1,8 +1,9 @@
 # Copyright (c) crosshost.docker contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""forward_rules' main() against fake adapters: an iptables that applies iptables-restore input to its
-own tables, a fake systemctl, files in a temporary directory. Nothing on the machine is read or changed."""
+"""forward_rules' (and input_rules') main() against fake adapters: an iptables that applies
+iptables-restore input to its own tables, a fake systemctl, files in a temporary directory. Nothing on
+the machine is read or changed."""
 
 from __future__ import annotations
 
@@ -213,3 +214,30 @@ def test_missing_docker_user_chain(host, capsys, tmp_path):
          .replace("-A FORWARD -j DOCKER-USER\n", ""))
     failed = run_module(capsys, tmp_path, ARGS, check=True)
     assert failed["_rc"] == 1 and failed["msg"].startswith("The DOCKER-USER chain does not exist in /usr/sbin/iptables")
+
+
+def test_input_rules_shares_the_flow(host, capsys, tmp_path, monkeypatch):
+    """input_rules' main() runs the same Job through the same fake adapters."""
+    from ansible_collections.crosshost.docker.plugins.modules import input_rules
+
+    tables, run = host(CLEAN)
+    monkeypatch.setattr(input_rules, "UNIT_DIR", str(tmp_path / "systemd"))
+    args = {"chain": "CROSSHOST-OVERLAY", "ports": ["4789/udp"], "sources": ["192.168.1.12"], "interface": "eth0",
+            "persist_dir": str(tmp_path / "persist")}
+
+    def call(extra, check=False):
+        with patch_module_args(dict(args, _ansible_check_mode=check, **extra)):
+            with pytest.raises(SystemExit):
+                input_rules.main()
+        return json.loads(capsys.readouterr().out)
+
+    done = call({})
+    assert done["changed"] is True and done["input_policy"] == "ACCEPT"
+    assert "filter CROSSHOST-OVERLAY -s 192.168.1.12/32 -i eth0 -p udp -m udp --dport 4789 -j ACCEPT" in done["added"]
+    assert tables.parsed["chains"]["filter"]["INPUT"]["rules"][0] == \
+        "-m comment --comment crosshost.docker -j CROSSHOST-OVERLAY"
+    assert done["persistence"]["unit"] == str(tmp_path / "systemd" / "crosshost-overlay.service")
+    assert run.calls[-1] == ["systemctl", "enable", "crosshost-overlay.service"]
+    assert call({})["changed"] is False
+    gone = call({"state": "absent"})
+    assert gone["changed"] is True and "CROSSHOST-OVERLAY" not in tables.parsed["chains"]["filter"]
