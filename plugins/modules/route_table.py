@@ -373,6 +373,7 @@ def main():
     p = module.params
     backend, result = None, {}
     try:
+        # The backend, and every input error before any call.
         check_params(p)
         cls = _route_backend.load(p["provider"])
         request = request_of(cls, p)
@@ -381,6 +382,7 @@ def main():
                       source_dest_check_disabled=[], write_calls=0, read_calls=0, quota=None,
                       persistence=dict(mode="none", script=None, unit=None))
 
+        # Read (next hops and destinations checked first), plan (pure), and what else changes.
         actual = backend.read(request)
         quota = p["max_routes"] if p["max_routes"] is not None else backend.quota()
         result["quota"] = quota
@@ -397,6 +399,7 @@ def main():
         if module._diff:
             result["diff"] = diff_of(p, actual, plan, extra)
 
+        # Check mode stops here. Apply, then read the table back: it must hold the plan.
         if not module.check_mode and result["changed"]:
             backend.apply(plan, extra, module.warn)
             result["routes"] = _routes.public(backend.read_back(request))
