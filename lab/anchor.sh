@@ -32,7 +32,8 @@ mount -t overlay "overlay-$name-varlib" \
   || fail "overlay /var/lib"
 # The lab's resolv.conf (lab.py RESOLV_CONF) in the host's own /etc: a link or file of the machine's
 # is replaced in the overlay only.
-rm -f /etc/resolv.conf && cp "$hostdir/resolv.conf" /etc/resolv.conf || fail "resolv.conf"
+rm -f /etc/resolv.conf || fail "remove /etc/resolv.conf"
+cp "$hostdir/resolv.conf" /etc/resolv.conf || fail "write /etc/resolv.conf"
 mkdir -p /var/lib/docker "$hostdir/docker" "$hostdir/log"
 mount --bind "$hostdir/docker" /var/lib/docker || fail "bind /var/lib/docker"
 mount --bind "$hostdir/log" /var/log || fail "bind /var/log"
