@@ -46,10 +46,11 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-LAB_PY = os.path.join(REPO, "lab", "lab.py")
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(REPO, "lab"))
 
 import benchlib  # noqa: E402  pylint: disable=wrong-import-position
+from labclient import LabClient, collections_path  # noqa: E402  pylint: disable=wrong-import-position
 
 ALL_SCHEMES = ("direct", "macvlan", "swarm", "kv")
 IPERF_PORT = 5201
@@ -161,54 +162,27 @@ class Settings:
 # Labs and playbooks
 
 
-def collections_path():
-    root = os.path.join(REPO, ".cache", "collections")
-    link = os.path.join(root, "ansible_collections", "crosshost", "docker")
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(REPO, link)
-    return root
+class Lab(LabClient):
+    """A benchmark lab (lab/labclient.py): failures are BenchErrors, up and down are logged."""
+    error = BenchError
 
-
-class Lab:
     def __init__(self, name, hosts=3, engines=ENGINES_MIXED):
-        self.name, self.hosts = name, [f"h{i}" for i in range(1, hosts + 1)]
-        self.env = dict(os.environ, LAB_NAME=name, LAB_HOSTS=str(hosts), LAB_ENGINES=engines, LAB_PYTHON=sys.executable)
-        for key in ("LAB_DIR", "LAB_VLANS"):
-            self.env.pop(key, None)
-        self.dir = os.path.join(REPO, ".lab", name)
+        super().__init__(name, hosts, engines)
 
-    def lab(self, command, timeout=600):
-        proc = run([sys.executable, LAB_PY, command], env=self.env, timeout=timeout, check=False)
-        if proc.returncode != 0:
-            raise BenchError(f"lab.py {command} (LAB_NAME={self.name}) failed: {proc.stderr.strip()[-1500:]}")
-        return proc
+    def lab(self, command, check=True, timeout=600, extra_env=None):
+        return super().lab(command, check=check, timeout=timeout, extra_env=extra_env)
 
     def up(self):
         log(f"lab {self.name}: up ({len(self.hosts)} hosts, engines {self.env['LAB_ENGINES']})")
-        self.lab("up")
-        return self
+        return super().up()
 
     def down(self):
         if os.path.exists(os.path.join(self.dir, "state.json")):
             log(f"lab {self.name}: down")
-        self.lab("down")
-
-    @property
-    def state(self):
-        with open(os.path.join(self.dir, "state.json")) as f:
-            return json.load(f)
-
-    def pid(self, host):
-        return self.state["hosts"][host]["pid"]
+        return super().down()
 
     def engines(self):
         return {h: n.get("version", n["engine"]) for h, n in self.state["hosts"].items()}
-
-    def sh(self, host, script, timeout=120, check=True):
-        """A shell script inside a lab host (its network, mount and UTS namespaces: its own dockerd)."""
-        return run(["nsenter", "-t", str(self.pid(host)), "-n", "-m", "-u", "--", "sh", "-c", script],
-                   timeout=timeout, check=check)
 
     def starts(self, host):
         """How often dockerd started on this host: its `Starting up` lines in /var/log/docker.log."""

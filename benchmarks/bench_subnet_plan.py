@@ -17,20 +17,23 @@ imports, so the file is loaded directly; no collection path is needed.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import os
 import statistics
+import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PLANNER = os.path.join(HERE, "..", "plugins", "module_utils", "_subnet_plan.py")
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lab"))
+
+from labclient import collections_path  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def load_planner():
-    spec = importlib.util.spec_from_file_location("crosshost_subnet_plan", PLANNER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """plugins/module_utils/_subnet_plan.py, imported as the collection's module (it imports _errors)."""
+    if collections_path() not in sys.path:
+        sys.path.insert(0, collections_path())
+    return importlib.import_module("ansible_collections.crosshost.docker.plugins.module_utils._subnet_plan")
 
 
 def networks(bridge_subnet):

@@ -10,6 +10,8 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB = os.path.join(REPO, "lab", "lab.py")
+sys.path.insert(0, os.path.join(REPO, "lab"))
+from labclient import LabClient, ansible_home, collections_path  # noqa: E402  pylint: disable=wrong-import-position
 PREFIX = os.environ.get("CROSSHOST_TEST_PREFIX", "t")
 
 # The daemon.json block of the seed (/work/shared/seeds/004_*.txt), as it is printed there: with `#`
@@ -24,52 +26,12 @@ SEED_004_DAEMON_JSON = """{
 """
 
 
-class Lab:
+class Lab(LabClient):
+    """A lab for one test module: LAB_NAME is CROSSHOST_TEST_PREFIX + suffix; failures are AssertionErrors."""
+    error = AssertionError
+
     def __init__(self, suffix, hosts=2, engines="20.10 28"):
-        self.name = (PREFIX + suffix)[:10]
-        self.env = dict(os.environ, LAB_NAME=self.name, LAB_HOSTS=str(hosts), LAB_ENGINES=engines,
-                        LAB_PYTHON=sys.executable)
-        self.env.pop("LAB_DIR", None)
-        self.dir = os.path.join(REPO, ".lab", self.name)
-
-    def lab(self, command, check=True):
-        proc = subprocess.run([sys.executable, LAB, command], env=self.env, capture_output=True, text=True,
-                              timeout=1800, check=False)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"lab.py {command} failed ({proc.returncode}):\n{proc.stderr}")
-        return proc
-
-    def up(self):
-        self.lab("up")
-        return self
-
-    def down(self):
-        return self.lab("down")
-
-    @property
-    def state(self):
-        with open(os.path.join(self.dir, "state.json")) as f:
-            return json.load(f)
-
-    @property
-    def inventory(self):
-        return os.path.join(self.dir, "inventory.yml")
-
-    def pid(self, host):
-        if host == "rt":
-            return self.state["router"]["pid"]
-        return self.state["hosts"][host]["pid"]
-
-    def sh(self, host, script, check=True, timeout=120):
-        """Run a shell script inside a lab host; returns CompletedProcess (text)."""
-        flags = ["-n", "-m", "-u"]
-        if host != "rt" and self.state["hosts"][host].get("kind") == "debian12":
-            flags += ["-i", "-p"]  # systemd refuses jobs (systemctl restart) from callers outside its PID namespace
-        proc = subprocess.run(["nsenter", "-t", str(self.pid(host)), *flags, "--", "sh", "-c", script],
-                              capture_output=True, text=True, timeout=timeout, check=False)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"{host}: `{script}` failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-        return proc
+        super().__init__((PREFIX + suffix)[:10], hosts, engines)
 
     def ansible(self, *args, check=True, extra_env=None):
         """Run ansible-playbook / ansible against this lab's inventory with the collection in this tree."""
@@ -84,25 +46,6 @@ class Lab:
         if check and proc.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
         return proc
-
-
-def ansible_home():
-    """ANSIBLE_HOME for the tests: a cache inside the tree, so that no test writes into the user's
-    ~/.ansible (its tmp, galaxy cache or collections; the lab inventory keeps the hosts' remote temp
-    files in the lab's own directory)."""
-    path = os.path.join(REPO, ".cache", "ansible-home")
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
-def collections_path():
-    """A directory where ansible_collections/crosshost/docker is this tree (made once, a symlink)."""
-    root = os.path.join(REPO, ".cache", "collections")
-    link = os.path.join(root, "ansible_collections", "crosshost", "docker")
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(REPO, link)
-    return root
 
 
 def run_task(lab, host, module, args, check=False, diff=False, become_vars=None):
