@@ -90,6 +90,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 
+from ansible_collections.crosshost.docker.plugins.module_utils import _inputs as inp
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
 
 MAX_RANGE_PREFIX = 30
@@ -106,63 +107,26 @@ class MacvlanPlanError(PlanError):
 # parsing
 
 
-def _text(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _empty(value):
-    return value is None or _text(value) == ""
+_text = inp.text
+_empty = inp.empty
+_merge = inp.merge
 
 
 def _network(value, field, example, strict=True):
-    """IPv4Network/IPv6Network from a CIDR string; ``strict``: no host bits, explicit prefix."""
-    value = _text(value)
-    if not isinstance(value, str) or not value:
-        raise MacvlanPlanError("%s: expected a CIDR like %s, got %r" % (field, example, value))
-    if strict and "/" not in value:
-        raise MacvlanPlanError("%s: %r has no prefix length: write it like %s" % (field, value, example))
-    try:
-        return ipaddress.ip_network(value, strict=strict)
-    except ValueError as err:
-        if strict and "has host bits set" in str(err):
-            raise MacvlanPlanError("%s: %s has host bits set: use %s"
-                                   % (field, value, ipaddress.ip_network(value, strict=False)))
-        raise MacvlanPlanError("%s: %r is not a valid CIDR (like %s): %s" % (field, value, example, err))
+    """A network from a CIDR string; ``strict``: no host bits, explicit prefix."""
+    return inp.network(value, field, example, MacvlanPlanError, strict=strict, need_prefix=strict)
 
 
 def _address(value, field, example):
-    value = _text(value)
-    if not isinstance(value, str) or not value:
-        raise MacvlanPlanError("%s: expected an IP address like %s, got %r" % (field, example, value))
-    try:
-        return ipaddress.ip_address(value)
-    except ValueError:
-        raise MacvlanPlanError("%s: %r is not an IP address (like %s, without a prefix length)"
-                               % (field, value, example))
+    return inp.address(value, field, example, MacvlanPlanError)
 
 
 def _hosts(hosts):
-    if hosts is None:
-        return []
-    if isinstance(hosts, (str, bytes)) or isinstance(hosts, Mapping) or not isinstance(hosts, Iterable):
-        raise MacvlanPlanError("hosts: expected a list of inventory host names (like groups['docker_hosts']), got %r"
-                               % (hosts,))
-    out = []
-    for host in hosts:
-        if not isinstance(host, str) or not host:
-            raise MacvlanPlanError("hosts: every entry must be a host name, got %r" % (host,))
-        if host in out:
-            raise MacvlanPlanError("hosts: %s is listed twice: give each host once (a host gets one ip_range)" % host)
-        out.append(host)
-    return out
+    return inp.hosts(hosts, "one ip_range", MacvlanPlanError)
 
 
 def _mapping(value, field, what="a dict keyed by host name"):
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise MacvlanPlanError("%s: expected %s, got %r" % (field, what, value))
-    return value
+    return inp.mapping(value, field, MacvlanPlanError, what)
 
 
 def _subnet(value):
@@ -182,10 +146,7 @@ def _subnet(value):
 def _range_prefix(value, subnet):
     if value is None or _text(value) == "":
         return None
-    if isinstance(value, str) and value.strip().lstrip("/").isdigit():
-        value = int(value.strip().lstrip("/"))
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MacvlanPlanError("range_prefix: expected a prefix length like 27, got %r" % (value,))
+    value = inp.prefix_length(value, "range_prefix", "27", MacvlanPlanError)
     if value > MAX_RANGE_PREFIX:
         raise MacvlanPlanError("range_prefix: /%d holds at most two containers: use %d or less (/27, 32 addresses "
                                "per host, is usual in a /24)" % (value, MAX_RANGE_PREFIX))
@@ -478,16 +439,6 @@ def _usable(network, specials):
         if address == last:
             last -= 1
     return first, last, count
-
-
-def _merge(ranges):
-    out = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1] + 1:
-            out[-1][1] = max(out[-1][1], hi)
-        else:
-            out.append([lo, hi])
-    return out
 
 
 def _free_blocks(subnet, prefix, blocked, specials, count):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.crosshost.docker.plugins.module_utils import _inputs as inp
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
 
 BACKENDS = ("kv", "swarm")
@@ -155,14 +156,7 @@ def choose_backend(requested, engines, kv_url=None, swarm_states=None, cluster_s
 
 
 def _network(value, field):
-    try:
-        net = ipaddress.ip_network(str(value), strict=True)
-    except ValueError:
-        try:
-            iface = ipaddress.ip_interface(str(value))
-        except ValueError:
-            raise OverlayPlanError("%s: %r is not a CIDR such as 10.20.0.0/24" % (field, value))
-        raise OverlayPlanError("%s: %r has host bits set; use the network address %s" % (field, value, iface.network))
+    net = inp.network(value, field, "10.20.0.0/24", OverlayPlanError, need_prefix=False)
     if net.version != 4:
         raise OverlayPlanError("%s: %s is IPv6; give an IPv4 subnet" % (field, net))
     if net.prefixlen > 29:

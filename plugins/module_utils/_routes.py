@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from ansible_collections.crosshost.docker.plugins.module_utils import _inputs as inp
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
 
 MANAGED_TYPES = frozenset(("instance", "eni"))
@@ -52,14 +53,8 @@ class RoutePlanError(PlanError):
 
 
 def _network(value, what):
-    try:
-        net = ipaddress.ip_network(str(value).strip(), strict=True)
-    except ValueError:
-        try:
-            iface = ipaddress.ip_interface(str(value).strip())
-        except ValueError:
-            raise RoutePlanError("%s: %r is not a CIDR such as 10.0.1.0/24" % (what, value))
-        raise RoutePlanError("%s: %r has host bits set: use the network address %s" % (what, value, iface.network))
+    net = inp.network(value if isinstance(value, str) else str(value), what, "10.0.1.0/24", RoutePlanError,
+                      need_prefix=False)
     if net.version != 4:
         raise RoutePlanError("%s: %s is IPv6; route_table manages IPv4 routes only" % (what, net))
     return net

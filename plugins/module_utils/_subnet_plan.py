@@ -64,6 +64,7 @@ import bisect
 import ipaddress
 from collections.abc import Iterable, Mapping
 
+from ansible_collections.crosshost.docker.plugins.module_utils import _inputs as inp
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
 
 MAX_PREFIX = 30
@@ -119,25 +120,13 @@ class _DisjointIndex(object):
         return None
 
 
-def _text(value):
-    return value.strip() if isinstance(value, str) else value
+_text = inp.text
+_merge = inp.merge
 
 
 def _parse_network(value, field, exact, example):
-    """IPv4Network from a CIDR string; ``exact``: host bits must be zero and the prefix explicit."""
-    value = _text(value)
-    if not isinstance(value, str) or not value:
-        raise SubnetPlanError("%s: expected a CIDR string like %s, got %r" % (field, example, value))
-    if exact and "/" not in value:
-        raise SubnetPlanError("%s: %r has no prefix length: write it like %s" % (field, value, example))
-    try:
-        network = ipaddress.ip_network(value, strict=exact)
-    except ValueError as err:
-        if exact and "has host bits set" in str(err):
-            fixed = ipaddress.ip_network(value, strict=False)
-            raise SubnetPlanError("%s: %s has host bits set: use %s" % (field, value, fixed))
-        raise SubnetPlanError("%s: %r is not a valid CIDR (like %s): %s" % (field, value, example, err))
-    return network
+    """A network from a CIDR string; ``exact``: host bits must be zero and the prefix explicit."""
+    return inp.network(value, field, example, SubnetPlanError, strict=exact, need_prefix=exact)
 
 
 def _ipv4_only(network, field):
@@ -155,12 +144,7 @@ def _refused_ranges(provider):
 
 
 def _prefix(value, pool):
-    if isinstance(value, bool):
-        raise SubnetPlanError("prefix: expected a prefix length like 24, got %r" % (value,))
-    if isinstance(value, str) and value.strip().lstrip("/").isdigit():
-        value = int(value.strip().lstrip("/"))
-    if not isinstance(value, int):
-        raise SubnetPlanError("prefix: expected a prefix length like 24, got %r" % (value,))
+    value = inp.prefix_length(value, "prefix", "24", SubnetPlanError)
     if value > MAX_PREFIX:
         raise SubnetPlanError("prefix: /%d leaves no address for a container next to the bip: use %d or less "
                               "(/24 per host is usual)" % (value, MAX_PREFIX))
@@ -172,29 +156,11 @@ def _prefix(value, pool):
 
 
 def _hosts(hosts):
-    if hosts is None:
-        return []
-    if isinstance(hosts, (str, bytes)) or isinstance(hosts, Mapping) or not isinstance(hosts, Iterable):
-        raise SubnetPlanError("hosts: expected a list of inventory host names (like groups['docker_hosts']), got %r"
-                              % (hosts,))
-    out = []
-    seen = set()
-    for host in hosts:
-        if not isinstance(host, str) or not host:
-            raise SubnetPlanError("hosts: every entry must be a host name, got %r" % (host,))
-        if host in seen:
-            raise SubnetPlanError("hosts: %s is listed twice: give each host once (a host gets one subnet)" % host)
-        seen.add(host)
-        out.append(host)
-    return out
+    return inp.hosts(hosts, "one subnet", SubnetPlanError)
 
 
 def _mapping(value, field):
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise SubnetPlanError("%s: expected a dict keyed by host name, got %r" % (field, value))
-    return value
+    return inp.mapping(value, field, SubnetPlanError)
 
 
 def _existing_networks(value, host, cache):
@@ -455,17 +421,6 @@ def _why(owner, net_host):
 
 def _slot_network(pool_start, slot, prefix):
     return ipaddress.IPv4Network((pool_start + (slot << (32 - prefix)), prefix))
-
-
-def _merge(ranges):
-    out = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1] + 1:
-            if hi > out[-1][1]:
-                out[-1][1] = hi
-        else:
-            out.append([lo, hi])
-    return out
 
 
 def _free_slots(merged, n_slots, count):

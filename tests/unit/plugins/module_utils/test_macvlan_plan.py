@@ -279,7 +279,7 @@ def test_an_override_over_another_hosts_kept_range():
 @pytest.mark.parametrize("kwargs, match", [
     ({"subnet": None}, "subnet: required"),
     ({"subnet": "192.168.2.0"}, "no prefix length"),
-    ({"subnet": "192.168.2.1/24"}, "host bits set: use 192.168.2.0/24"),
+    ({"subnet": "192.168.2.1/24"}, "host bits set: use the network address 192.168.2.0/24"),
     ({"subnet": "192.168.2.0/33"}, "not a valid CIDR"),
     ({"subnet": "fd00::/64"}, "IPv6"),
     ({"subnet": "192.168.2.0/31"}, "/30 or shorter"),
@@ -313,7 +313,7 @@ def test_an_override_over_another_hosts_kept_range():
     ({"overrides": {"h9": "192.168.2.0/27"}}, "h9 is not one of the hosts"),
     ({"overrides": {"h1": "10.0.0.0/27"}},
      "overrides\\[h1\\]: 10.0.0.0/27 is outside the subnet .* like 192.168.2.32/27"),
-    ({"overrides": {"h1": "192.168.2.1/27"}}, "host bits set: use 192.168.2.0/27"),
+    ({"overrides": {"h1": "192.168.2.1/27"}}, "host bits set: use the network address 192.168.2.0/27"),
     ({"overrides": {"h1": "192.168.2.0/31"}}, "/30 or shorter"),
     ({"overrides": {"h1": "192.168.2.0/27", "h3": "192.168.2.16/28"}},
      "overrides\\[h3\\]: 192.168.2.16/28 overlaps the override for h1 \\(192.168.2.0/27\\)"),

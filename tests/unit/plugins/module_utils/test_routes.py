@@ -207,14 +207,14 @@ def test_absent_respects_managed_cidrs():
     (want(("10.0.1.0/24", "i-1"), ("10.0.1.128/25", "i-2")), MANAGED, True, "10.0.1.0/24 and 10.0.1.128/25 overlap"),
     (want(("10.0.0.0/22", "i-1"), ("10.0.3.0/24", "i-2")), MANAGED, True, "10.0.0.0/22 and 10.0.3.0/24 overlap"),
     (want(("10.0.1.1/24", "i-1")), MANAGED, True, "has host bits set: use the network address 10.0.1.0/24"),
-    (want(("10.0.1.0/33", "i-1")), MANAGED, True, "is not a CIDR"),
+    (want(("10.0.1.0/33", "i-1")), MANAGED, True, "is not a valid CIDR"),
     (want(("fd00::/64", "i-1")), MANAGED, True, "is IPv6"),
     (want(("10.0.1.0/24", "")), MANAGED, True, "10.0.1.0/24 has no next hop"),
     (want(("10.0.1.0/24", None)), MANAGED, True, "10.0.1.0/24 has no next hop"),
     ([{"target": "i-1"}], MANAGED, True, r"routes\[0\]: give a destination"),
     (["10.0.1.0/24"], MANAGED, True, r"routes\[0\]: give a destination"),
     (want(("10.0.1.0/24", "i-1")), ["0.0.0.0/0"], True, "would make every route in the table ours"),
-    (want(("10.0.1.0/24", "i-1")), ["10.0.0.0/33"], True, "managed_cidrs: '10.0.0.0/33' is not a CIDR"),
+    (want(("10.0.1.0/24", "i-1")), ["10.0.0.0/33"], True, "managed_cidrs: '10.0.0.0/33' is not a valid CIDR"),
     (want(("10.0.1.0/24", "i-1")), ["10.0.0.1/16"], True, "managed_cidrs: .* has host bits set"),
 ])
 def test_bad_input_is_refused(routes, managed, purge, words):

@@ -248,12 +248,12 @@ def test_empty_override_values_are_ignored():
 
 
 @pytest.mark.parametrize("value, match", [
-    ("10.1.0.1/24", r"overrides\[a\]: 10.1.0.1/24 has host bits set: use 10.1.0.0/24"),
+    ("10.1.0.1/24", r"overrides\[a\]: '10.1.0.1/24' has host bits set: use the network address 10.1.0.0/24"),
     ("10.1.0.0", r"overrides\[a\]: '10.1.0.0' has no prefix length"),
     ("10.1.0.0/33", r"overrides\[a\]: '10.1.0.0/33' is not a valid CIDR"),
     ("bad", r"overrides\[a\]: 'bad' has no prefix length"),
     ("bad/24", r"overrides\[a\]: 'bad/24' is not a valid CIDR"),
-    (24, r"overrides\[a\]: expected a CIDR string"),
+    (24, r"overrides\[a\]: expected a CIDR like"),
     ("fd00::/64", r"overrides\[a\]: fd00::/64 is IPv6"),
     ("10.1.0.0/31", r"overrides\[a\]: 10.1.0.0/31 leaves no address"),
 ])
@@ -317,14 +317,14 @@ def test_overrides_must_be_a_dict():
 
 
 @pytest.mark.parametrize("pool, match", [
-    ("10.0.0.1/16", r"pool: 10.0.0.1/16 has host bits set: use 10.0.0.0/16"),
+    ("10.0.0.1/16", r"pool: '10.0.0.1/16' has host bits set: use the network address 10.0.0.0/16"),
     ("10.0.0.0", r"pool: '10.0.0.0' has no prefix length: write it like 10.0.0.0/16"),
     ("10.0.0.0/40", r"pool: '10.0.0.0/40' is not a valid CIDR"),
     ("ten/8", r"pool: 'ten/8' is not a valid CIDR"),
     ("fd00::/48", r"pool: fd00::/48 is IPv6"),
     (None, r"pool: required"),
     ("", r"pool: required"),
-    (167772160, r"pool: expected a CIDR string"),
+    (167772160, r"pool: expected a CIDR like"),
 ])
 def test_invalid_pool_fails(pool, match):
     fails(match, ["a"], pool)
@@ -388,7 +388,7 @@ def test_reserved_accepts_one_string_host_bits_and_ignores_ipv6():
 
 @pytest.mark.parametrize("reserved, match", [
     (["nope"], r"reserved: 'nope' is not a valid CIDR"),
-    ([None], r"reserved: expected a CIDR string"),
+    ([None], r"reserved: expected a CIDR like"),
     ({"a": "192.168.0.0/16"}, r"reserved: expected a list of CIDRs"),
     (5, r"reserved: expected a list of CIDRs"),
 ])
@@ -484,7 +484,7 @@ def test_kept_subnet_overlapping_a_docker_network_fails():
     ({"name": "app"}, r"host_networks\[a\]: expected a list"),
     (["garbage"], r"host_networks\[a\]: 'garbage' is not a valid CIDR"),
     ([{"name": "app"}], r"host_networks\[a\]: .* has neither 'subnet' nor 'subnets'"),
-    ([5], r"host_networks\[a\]: expected a CIDR string"),
+    ([5], r"host_networks\[a\]: expected a CIDR like"),
 ])
 def test_invalid_host_networks_fail(value, match):
     fails(match, ["a"], "10.0.0.0/16", host_networks={"a": value})
