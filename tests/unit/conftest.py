@@ -17,6 +17,7 @@ Tests import collection code the way ansible-test requires
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib
 import os
 import shutil
@@ -75,3 +76,81 @@ def _module_side_process():
     _internal.is_controller = False
     yield
     _internal.is_controller = was
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warnings():
+    """ansible-core keeps module warnings in a process-wide dict: every test starts with it empty."""
+    from ansible.module_utils.common import warnings as _warnings
+
+    saved = dict(_warnings._global_warnings)
+    _warnings._global_warnings.clear()
+    yield
+    _warnings._global_warnings.clear()
+    _warnings._global_warnings.update(saved)
+
+
+@pytest.fixture
+def fake_bin(tmp_path, monkeypatch):
+    """A directory of fake commands (tmp_path/bin); AnsibleModule.get_bin_path only looks there.
+
+    ``fake_bin(name, script)`` writes an executable ``#!/bin/sh`` script and returns its path.
+    """
+    import stat
+
+    from ansible.module_utils.basic import AnsibleModule
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+
+    def get_bin_path(self, arg, required=False, opt_dirs=None):
+        path = bindir / arg
+        if path.exists():
+            return str(path)
+        if required:
+            self.fail_json(msg="Failed to find required executable %s" % arg)
+        return None
+
+    monkeypatch.setattr(AnsibleModule, "get_bin_path", get_bin_path)
+
+    def add(name, script):
+        path = bindir / name
+        path.write_text("#!/bin/sh\n" + script + ("" if script.endswith("\n") else "\n"))
+        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        return path
+
+    return add
+
+
+@pytest.fixture
+def fake_dockerd(tmp_path):
+    """``fake_dockerd(server_class)`` -> (server, "unix://<socket>"): a helpers.FakeDockerd subclass
+    served on a socket in tmp_path for the test."""
+    from ansible_collections.crosshost.docker.tests.unit.helpers import serving
+
+    with contextlib.ExitStack() as stack:
+        def start(server_class):
+            path = str(tmp_path / "docker.sock")
+            return stack.enter_context(serving(server_class(path))), "unix://" + path
+        yield start
+
+
+@pytest.fixture(name="loaded", scope="module")
+def fixture_loaded(request):
+    """(plugin module, AnsibleFilterError) for the test file's ``FILTER_PLUGIN`` (a filter plugin's
+    name), imported with the controller flag put back afterwards (see helpers.filter_plugins)."""
+    from ansible_collections.crosshost.docker.tests.unit.helpers import filter_plugins
+
+    with filter_plugins(request.module.FILTER_PLUGIN) as (plugins, filter_error):
+        yield plugins[0], filter_error
+
+
+@pytest.fixture(name="filters")
+def fixture_filters(loaded):
+    """The filters of the test file's FILTER_PLUGIN, by name."""
+    return loaded[0].FilterModule().filters()
+
+
+@pytest.fixture(name="filter_error")
+def fixture_filter_error(loaded):
+    return loaded[1]

@@ -7,30 +7,16 @@ errors as AnsibleFilterError."""
 
 from __future__ import annotations
 
-import importlib
 import os
 
 import pytest
 import yaml
 
-from ansible.module_utils import _internal
-
 from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity as cx
 from ansible_collections.crosshost.docker.plugins.module_utils import _matrix
 
+FILTER_PLUGIN = "matrix"  # the conftest fixture loaded
 FILTER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "plugins", "filter")
-
-
-@pytest.fixture(name="loaded", scope="module")
-def fixture_loaded():
-    """Import the plugin (controller code) and put back the process-wide controller flag afterwards."""
-    was = _internal.is_controller
-    try:
-        errors = importlib.import_module("ansible.errors")
-        plugin = importlib.import_module("ansible_collections.crosshost.docker.plugins.filter.matrix")
-        yield plugin, errors.AnsibleFilterError
-    finally:
-        _internal.is_controller = was
 
 
 def test_filters_are_registered_and_documented(loaded):

@@ -7,17 +7,15 @@ hashed and compared, TLS files), AnsibleFilterError with the module_utils messag
 from __future__ import annotations
 
 import hashlib
-import importlib
 import inspect
 import os
 
 import pytest
 import yaml
 
-from ansible.module_utils import _internal
-
 from ansible_collections.crosshost.docker.plugins.module_utils._consul_plan import check_settings, plan_cluster
 
+FILTER_PLUGIN = "consul_plan"  # the conftest fixtures loaded and filters
 KEY = "Y3Jvc3Nob3N0LXRlc3QtZ29zc2lwLWtleS0zMmJ5dGU="
 BASE = {
     "consul_install_method": "archive", "consul_version": "1.20.2", "consul_arch": "amd64",
@@ -33,23 +31,6 @@ BASE = {
     "consul_docker_policy_name": "crosshost-docker", "consul_tls": False, "consul_tls_ca_file": "",
     "consul_tls_cert_file": "", "consul_tls_key_file": "",
 }
-
-
-@pytest.fixture(name="loaded", scope="module")
-def fixture_loaded():
-    """The plugin module and AnsibleFilterError (importing them sets is_controller: put it back)."""
-    was = _internal.is_controller
-    try:
-        errors = importlib.import_module("ansible.errors")
-        plugin = importlib.import_module("ansible_collections.crosshost.docker.plugins.filter.consul_plan")
-        yield plugin, errors.AnsibleFilterError
-    finally:
-        _internal.is_controller = was
-
-
-@pytest.fixture(name="filters")
-def fixture_filters(loaded):
-    return loaded[0].FilterModule().filters()
 
 
 def test_registered_names(filters, loaded):

@@ -6,26 +6,19 @@ after the role variable, tied to the host at fault."""
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
-from ansible.module_utils import _internal
+from ansible_collections.crosshost.docker.tests.unit.helpers import filter_plugins
 
 
 @pytest.fixture(name="filters", scope="module")
 def fixture_filters():
     """Every filter of the collection's planner plugins, imported here (see test_subnet_plan_filter)."""
-    was = _internal.is_controller
-    try:
-        errors = importlib.import_module("ansible.errors")
+    with filter_plugins("macvlan_plan", "overlay_plan", "subnet_plan") as (plugins, filter_error):
         found = {}
-        for name in ("macvlan_plan", "overlay_plan", "subnet_plan"):
-            plugin = importlib.import_module("ansible_collections.crosshost.docker.plugins.filter." + name)
+        for plugin in plugins:
             found.update(plugin.FilterModule().filters())
-        yield found, errors.AnsibleFilterError
-    finally:
-        _internal.is_controller = was
+        yield found, filter_error
 
 
 def test_macvlan_plan_returns_the_error_with_the_role_variable_and_host(filters):

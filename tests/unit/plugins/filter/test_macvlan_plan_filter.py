@@ -5,14 +5,11 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import os
 
 import pytest
 import yaml
-
-from ansible.module_utils import _internal
 
 from ansible_collections.crosshost.docker.plugins.module_utils._macvlan_plan import (
     MacvlanPlanError,
@@ -21,35 +18,8 @@ from ansible_collections.crosshost.docker.plugins.module_utils._macvlan_plan imp
     plan_ranges,
 )
 
+FILTER_PLUGIN = "macvlan_plan"  # the conftest fixtures loaded, filters and filter_error
 SUBNET = "192.168.2.0/24"
-
-
-@pytest.fixture(name="loaded", scope="module")
-def fixture_loaded():
-    """The plugin module and AnsibleFilterError, imported here and not at collection time.
-
-    Importing controller code (ansible.errors) sets ``ansible.module_utils._internal.is_controller``
-    for the whole process, and from then on module warnings go to Display instead of the module
-    result, which breaks the module tests that run later in the same pytest process. The flag is
-    put back when these tests are done.
-    """
-    was = _internal.is_controller
-    try:
-        errors = importlib.import_module("ansible.errors")
-        plugin = importlib.import_module("ansible_collections.crosshost.docker.plugins.filter.macvlan_plan")
-        yield plugin, errors.AnsibleFilterError
-    finally:
-        _internal.is_controller = was
-
-
-@pytest.fixture(name="filters")
-def fixture_filters(loaded):
-    return loaded[0].FilterModule().filters()
-
-
-@pytest.fixture(name="filter_error")
-def fixture_filter_error(loaded):
-    return loaded[1]
 
 
 def test_filters_are_registered_under_their_documented_names(filters, loaded):

@@ -5,44 +5,20 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import os
 
 import pytest
 import yaml
 
-from ansible.module_utils import _internal
-
 from ansible_collections.crosshost.docker.plugins.module_utils._subnet_plan import SubnetPlanError, plan_subnets
 
-
-@pytest.fixture(name="loaded", scope="module")
-def fixture_loaded():
-    """The plugin module and AnsibleFilterError, imported here and not at collection time.
-
-    Importing controller code (ansible.errors) sets ``ansible.module_utils._internal.is_controller``
-    for the whole process, and from then on module warnings go to Display instead of the module
-    result, which breaks the module tests that run later in the same pytest process. The flag is
-    put back when these tests are done.
-    """
-    was = _internal.is_controller
-    try:
-        errors = importlib.import_module("ansible.errors")
-        plugin = importlib.import_module("ansible_collections.crosshost.docker.plugins.filter.subnet_plan")
-        yield plugin, errors.AnsibleFilterError
-    finally:
-        _internal.is_controller = was
+FILTER_PLUGIN = "subnet_plan"  # the conftest fixtures loaded and filter_error
 
 
 @pytest.fixture(name="subnet_plan")
 def fixture_subnet_plan(loaded):
     return loaded[0].FilterModule().filters()["subnet_plan"]
-
-
-@pytest.fixture(name="filter_error")
-def fixture_filter_error(loaded):
-    return loaded[1]
 
 
 def test_filter_is_registered_under_its_documented_name(subnet_plan, loaded):

@@ -1,0 +1,194 @@
+# Copyright (c) crosshost.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the unit tests share that is not a fixture (the fixtures are in tests/unit/conftest.py).
+
+Imported as ``ansible_collections.crosshost.docker.tests.unit.helpers``:
+
+* ``fixture_text`` / ``fixture_json``: the files of tests/unit/fixtures;
+* ``run_module``: a module's main() with its arguments, the result as a dict;
+* ``filter_plugins``: import filter plugins (controller code) and put the controller flag back;
+* ``FakeDockerd``: a Docker API on a unix socket (GET only) that a test's subclass answers;
+* ``FakeAPIClient``: what the fake ``docker.APIClient`` objects share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import re
+import socketserver
+import threading
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.crosshost.docker.plugins.module_utils import _docker_api
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+
+
+def fixture_text(*parts):
+    """The text of tests/unit/fixtures/<parts...>."""
+    with open(os.path.join(FIXTURES, *parts), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def fixture_json(*parts):
+    return json.loads(fixture_text(*parts))
+
+
+# --------------------------------------------------------------------------------------------------
+# modules and filter plugins
+
+
+def run_module(capsys, main, args, check=None, diff=None):
+    """Run ``main()`` with ``args`` as the module's input (check/diff mode when given).
+
+    Returns the JSON result, plus ``_rc`` (the exit code) and ``_warnings`` (the warning texts:
+    ansible-core 2.19 returns structured warnings, ``{"event": {"msg": ...}}``).
+    """
+    args = dict(args)
+    if check is not None:
+        args["_ansible_check_mode"] = check
+    if diff is not None:
+        args["_ansible_diff"] = diff
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exc:
+            main()
+    result = json.loads(capsys.readouterr().out)
+    result["_rc"] = exc.value.code
+    result["_warnings"] = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+    return result
+
+
+@contextlib.contextmanager
+def filter_plugins(*names):
+    """Yield ([plugin module per name], AnsibleFilterError), imported here and not at collection time.
+
+    Importing controller code (ansible.errors, a filter plugin) sets
+    ``ansible.module_utils._internal.is_controller`` for the whole process, and from then on module
+    warnings go to Display instead of the module result, which breaks the module tests that run later
+    in the same pytest process. The flag is put back when the ``with`` block ends.
+    """
+    from ansible.module_utils import _internal
+
+    was = _internal.is_controller
+    try:
+        errors = importlib.import_module("ansible.errors")
+        plugins = [importlib.import_module("ansible_collections.crosshost.docker.plugins.filter." + name)
+                   for name in names]
+        yield plugins, errors.AnsibleFilterError
+    finally:
+        _internal.is_controller = was
+
+
+# --------------------------------------------------------------------------------------------------
+# a fake dockerd on a unix socket
+
+
+class _DockerdHandler(BaseHTTPRequestHandler):
+    def setup(self):
+        self.protocol_version = self.server.protocol_version
+        super().setup()
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def address_string(self):
+        return "unix"
+
+    def do_GET(self):
+        self.server.raw_paths.append(self.path)
+        url = urlsplit(self.path)
+        path = url.path
+        match = re.match(r"^/v(\d+\.\d+)(/.*)$", path)
+        if match:
+            self.server.api_versions.add(match.group(1))
+            path = match.group(2)
+        query = parse_qs(url.query)
+        self.server.requests.append((path, query))
+        status, body = self.server.route(path, query)
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json" if not isinstance(body, bytes) else "text/plain")
+        self.send_header("Api-Version", self.server.api_version)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class FakeDockerd(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """A Docker API on a unix socket, GET only. A subclass answers ``route(path, query)`` with
+    ``(status, body)``: a JSON-able body, or bytes sent as text/plain.
+
+    Records ``raw_paths`` (as requested), ``requests`` ((path without /vX.Y, parsed query)) and
+    ``api_versions`` (the X.Y of versioned paths). Started by the ``fake_dockerd`` fixture.
+    """
+
+    daemon_threads = True
+    protocol_version = "HTTP/1.1"
+    api_version = "1.41"  # the Api-Version header
+
+    def __init__(self, path):
+        super().__init__(path, _DockerdHandler)
+        self.raw_paths = []
+        self.requests = []
+        self.api_versions = set()
+
+    def route(self, path, query):
+        raise NotImplementedError
+
+
+@contextlib.contextmanager
+def serving(server):
+    """Serve ``server`` in a thread for the ``with`` block, then shut it down and close it."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --------------------------------------------------------------------------------------------------
+# a fake docker.APIClient
+
+
+class FakeAPIClient(object):
+    """What the fake ``docker.APIClient`` objects share: images (``pull`` adds one, or raises
+    ``pull_error``), the config builders, ``start``, and ``calls``, the changing calls in order."""
+
+    def __init__(self, images=()):
+        self.images = set(images)
+        self.calls = []
+        self.pull_error = None
+        self.containers_by_id = {}
+
+    def pull(self, repository, tag=None):
+        self.calls.append(("pull", repository, tag))
+        if self.pull_error:
+            raise _docker_api.APIError(self.pull_error)
+        self.images.add("%s:%s" % (repository, tag))
+
+    @staticmethod
+    def create_host_config(**kwargs):
+        return dict(kwargs)
+
+    @staticmethod
+    def create_networking_config(endpoints):
+        return {"EndpointsConfig": endpoints}
+
+    @staticmethod
+    def create_endpoint_config():
+        return {}
+
+    def start(self, cid):
+        self.calls.append(("start", cid))
+        self.containers_by_id[cid]["State"]["Running"] = True
