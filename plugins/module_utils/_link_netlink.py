@@ -12,19 +12,16 @@ import socket
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _links
 
-try:
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
-    HAS_PYROUTE2 = True
-    PYROUTE2_IMPORT_ERROR = None
-except ImportError as e:  # the import sanity test and hosts without pyroute2
-    HAS_PYROUTE2 = False
-    PYROUTE2_IMPORT_ERROR = e
-    NetlinkError = OSError
-
-MAIN_TABLE = 254
-RTPROT_KERNEL = 2
-RTN_UNICAST = 1
+# link.py reads HAS_PYROUTE2 and PYROUTE2_IMPORT_ERROR through this module.
+from ansible_collections.crosshost.docker.plugins.module_utils._netlink import (  # noqa: F401  pylint: disable=unused-import
+    HAS_PYROUTE2,
+    MAIN_TABLE,
+    PYROUTE2_IMPORT_ERROR,
+    RTN_UNICAST,
+    RTPROT_KERNEL,
+    NetlinkError,
+    open_iproute,
+)
 
 
 def _err(e):
@@ -37,9 +34,7 @@ def _err(e):
 
 class Links:
     def __init__(self):
-        if not HAS_PYROUTE2:
-            raise _links.LinkError("the module needs pyroute2 on the managed host: %s" % PYROUTE2_IMPORT_ERROR)
-        self.ipr = IPRoute()
+        self.ipr = open_iproute(_links.LinkError, "the module needs pyroute2 on the managed host")
         self.writes = 0
         self._route_keys = {}  # (ifindex, destination) -> (proto, scope) as read: the kernel matches them on delete
 

@@ -33,18 +33,14 @@ from ansible_collections.crosshost.docker.plugins.module_utils import _persist
 from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text
 from ansible_collections.crosshost.docker.plugins.module_utils._route_backend import ExtraChanges, RouteBackend
 
-try:
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
-    HAS_PYROUTE2 = True
-    PYROUTE2_IMPORT_ERROR = None
-except ImportError as e:  # the import sanity test and hosts without pyroute2
-    HAS_PYROUTE2 = False
-    PYROUTE2_IMPORT_ERROR = e
-    NetlinkError = OSError
+from ansible_collections.crosshost.docker.plugins.module_utils._netlink import (
+    PYROUTE2_IMPORT_ERROR,
+    RTN_UNICAST,
+    NetlinkError,
+    open_iproute,
+)
 
 RT_TABLES = {"main": 254, "default": 253, "local": 255}
-RTN_UNICAST = 1
 RT_TABLES_FILES = ("/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables", "/usr/lib/iproute2/rt_tables")
 UNIT_NAME = "crosshost-routes.service"
 UNIT_PATH = _persist.unit_path(UNIT_NAME)
@@ -175,15 +171,12 @@ class LinuxRoutes(RouteBackend):
 
     def __init__(self, table="main", persist=False, persist_dir="/etc/crosshost-docker", module=None, **_ignored):
         super().__init__()
-        if not HAS_PYROUTE2:
-            raise LinuxRouteError("the linux provider needs pyroute2 on the host that runs the module: %s"
-                                  % PYROUTE2_IMPORT_ERROR)
         self.table = table_number(table)
         self.persist = persist
         self.persist_dir = persist_dir
         self.module = module  # AnsibleModule: get_bin_path, run_command and atomic_move for the boot files
         self._targets = {}
-        self.ipr = IPRoute()
+        self.ipr = open_iproute(LinuxRouteError, "the linux provider needs pyroute2 on the host that runs the module")
 
     def close(self):
         self.ipr.close()
