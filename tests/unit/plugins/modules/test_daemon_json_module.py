@@ -18,21 +18,10 @@ import stat
 
 import pytest
 
-from ansible.module_utils.common import warnings as _warnings
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.crosshost.docker.plugins.modules import daemon_json as mod
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 SEED_004 = '{\n  "registry-mirrors": ["https://m"],\n  # "data-root":"/x",\n   "cluster-store": "consul://10.0.0.101:8500"\n}\n'
-
-
-@pytest.fixture(autouse=True)
-def _fresh_warnings():
-    saved = dict(_warnings._global_warnings)
-    _warnings._global_warnings.clear()
-    yield
-    _warnings._global_warnings.clear()
-    _warnings._global_warnings.update(saved)
 
 
 @pytest.fixture
@@ -69,16 +58,7 @@ def calls(log):
 
 
 def run(capsys, args, check=False, diff=False):
-    args = dict(args)
-    args["_ansible_check_mode"] = check
-    args["_ansible_diff"] = diff
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            mod.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_rc"] = exc.value.code
-    result["_warnings"] = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
-    return result
+    return helpers.run_module(capsys, mod.main, args, check=check, diff=diff)
 
 
 def listing(directory):

@@ -8,16 +8,12 @@ the single error path with the result fields."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-
-from ansible.module_utils.common import warnings as _warnings
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _route_backend
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import RouteBackendError
 from ansible_collections.crosshost.docker.plugins.modules import route_table
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 MANAGED = ["10.0.0.0/16"]
 FOREIGN = {"destination": "0.0.0.0/0", "target": "gw-1", "target_type": "gateway", "state": "active"}
@@ -86,25 +82,10 @@ def fake(monkeypatch):
     return FakeRoutes
 
 
-@pytest.fixture(autouse=True)
-def _fresh_warnings():
-    saved = dict(_warnings._global_warnings)
-    _warnings._global_warnings.clear()
-    yield
-    _warnings._global_warnings.clear()
-    _warnings._global_warnings.update(saved)
-
-
 def run(capsys, check=False, diff=False, **args):
     args.setdefault("provider", "fake")
     args.setdefault("managed_cidrs", MANAGED)
-    args.update(_ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            route_table.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_rc"] = exc.value.code
-    return result
+    return helpers.run_module(capsys, route_table.main, args, check=check, diff=diff)
 
 
 def routes(*pairs):
