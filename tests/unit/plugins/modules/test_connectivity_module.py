@@ -15,49 +15,27 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 
 import pytest
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common import warnings as _warnings
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.crosshost.docker.plugins.modules import connectivity as mod
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 pytestmark = pytest.mark.skipif(not mod.HAS_DOCKER, reason="the docker Python SDK is not installed")
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "connectivity")
 IPUTILS = 'echo "ping from iputils 20221126"'
 
 
-@pytest.fixture(autouse=True)
-def _fresh_warnings():
-    saved = dict(_warnings._global_warnings)
-    _warnings._global_warnings.clear()
-    yield
-    _warnings._global_warnings.clear()
-    _warnings._global_warnings.update(saved)
-
-
 def run_module(capsys, args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            mod.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_rc"] = exc.value.code
-    result["_warnings"] = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
-    return result
+    return helpers.run_module(capsys, mod.main, args)
 
 
-class FakeClient:
+class FakeClient(helpers.FakeAPIClient):
     """Just enough of docker.APIClient."""
 
     def __init__(self):
-        self.containers_by_id = {}
-        self.images = {"local/probe:latest"}
+        super().__init__(images={"local/probe:latest"})
         self.networks = {"bridge": "bridge", "mac_net1": "macvlan"}
-        self.calls = []
-        self.pull_error = None
         self.next_pid = 4242
 
     def _find(self, name):
@@ -88,24 +66,6 @@ class FakeClient:
         if image not in self.images:
             raise mod.ImageNotFound("No such image: %s" % image)
 
-    def pull(self, repository, tag=None):
-        self.calls.append(("pull", repository, tag))
-        if self.pull_error:
-            raise mod.APIError(self.pull_error)
-        self.images.add("%s:%s" % (repository, tag))
-
-    @staticmethod
-    def create_host_config(**kwargs):
-        return dict(kwargs)
-
-    @staticmethod
-    def create_networking_config(endpoints):
-        return {"EndpointsConfig": endpoints}
-
-    @staticmethod
-    def create_endpoint_config():
-        return {}
-
     def create_container(self, image, command=None, name=None, labels=None, host_config=None, networking_config=None,
                          detach=False):
         self.calls.append(("create", image, command, name, labels, host_config, networking_config))
@@ -114,10 +74,6 @@ class FakeClient:
         c["Config"]["Image"] = image
         c["State"]["Running"] = False
         return {"Id": c["Id"]}
-
-    def start(self, cid):
-        self.calls.append(("start", cid))
-        self.containers_by_id[cid]["State"]["Running"] = True
 
     def remove_container(self, name, force=False):
         self.calls.append(("remove", name, force))
@@ -142,31 +98,17 @@ class FakeClient:
 
 
 @pytest.fixture
-def host(tmp_path, monkeypatch):
+def host(tmp_path, monkeypatch, fake_bin):
     """The fake host: Docker client, bin directory, /run dir, and the namespace primitives."""
     client = FakeClient()
     monkeypatch.setattr(mod, "connect", lambda module: client)
     monkeypatch.setattr(mod, "daemon_pending", lambda client: [])  # the machine's own dockerd is not the host's
     monkeypatch.setattr(mod, "RUN_DIR", str(tmp_path / "run"))
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
     iptables_log = tmp_path / "iptables.log"
     save = tmp_path / "save.txt"
     save.write_text("")
 
-    def get_bin_path(self, arg, required=False, opt_dirs=None):
-        path = bindir / arg
-        if path.exists():
-            return str(path)
-        if required:
-            self.fail_json(msg="Failed to find required executable %s" % arg)
-        return None
-    monkeypatch.setattr(AnsibleModule, "get_bin_path", get_bin_path)
-
-    def add(name, script):
-        path = bindir / name
-        path.write_text("#!/bin/sh\n" + script + "\n")
-        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    add = fake_bin
     add("iptables", 'echo "$*" >> %s' % iptables_log)
     add("iptables-save", "cat %s" % save)
     add("ip", 'echo "$3 via 192.168.1.1 dev eth0 src 192.168.1.11 uid 0"; echo "    cache"')
