@@ -11,23 +11,15 @@ that answers with the fixtures of tests/unit/fixtures/host_facts. ``ip``, ``ipta
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
-import socketserver
-import stat
-import threading
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 import yaml
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common import warnings as _warnings
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.crosshost.docker.plugins.modules import docker_host_info as mod
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "host_facts")
 # Tests that reach the Docker SDK (connection attempts, fake daemon). ansible-test units installs
@@ -38,62 +30,19 @@ ALL_PARTS = ["engine", "daemon_json", "networks", "firewall", "sysctl", "interfa
 
 
 def fixture_text(name):
-    with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
-        return handle.read()
+    return helpers.fixture_text("host_facts", name)
 
 
 def fixture(name):
-    return json.loads(fixture_text(name))
-
-
-@pytest.fixture(autouse=True)
-def _fresh_warnings():
-    """ansible-core keeps module warnings in a process-wide dict: start each test empty."""
-    saved = dict(_warnings._global_warnings)
-    _warnings._global_warnings.clear()
-    yield
-    _warnings._global_warnings.clear()
-    _warnings._global_warnings.update(saved)
+    return helpers.fixture_json("host_facts", name)
 
 
 def run_module(capsys, args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            mod.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_rc"] = exc.value.code
-    # 2.19 returns structured warnings ({"event": {"msg": ...}}); keep the texts
-    result["_warnings"] = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
-    return result
+    return helpers.run_module(capsys, mod.main, args)
 
 
 # ------------------------------------------------------------------------------------------------
-# fake host: binaries, /proc, Docker API
-
-
-@pytest.fixture
-def fake_bin(tmp_path, monkeypatch):
-    """A directory of fake commands; get_bin_path only looks there."""
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-
-    def get_bin_path(self, arg, required=False, opt_dirs=None):
-        path = bindir / arg
-        if path.exists():
-            return str(path)
-        if required:
-            self.fail_json(msg="Failed to find required executable %s" % arg)
-        return None
-
-    monkeypatch.setattr(AnsibleModule, "get_bin_path", get_bin_path)
-
-    def add(name, script):
-        path = bindir / name
-        path.write_text("#!/bin/sh\n" + script)
-        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-        return path
-
-    return add
+# fake host: binaries (the conftest fixture fake_bin), /proc, Docker API
 
 
 def install_ip(fake_bin):
@@ -135,39 +84,11 @@ def proc_root(tmp_path, monkeypatch):
     return root
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):  # quiet
-        pass
-
-    def address_string(self):
-        return "unix"
-
-    def do_GET(self):
-        self.server.requests.append(self.path)
-        path = self.path.split("?", 1)[0]
-        match = re.match(r"^/v(\d+\.\d+)(/.*)$", path)
-        if match:
-            self.server.api_versions.add(match.group(1))
-            path = match.group(2)
-        status, body = self.server.routes(path)
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Api-Version", "1.41")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-class FakeDockerd(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+class FakeDockerd(helpers.FakeDockerd):
+    """dockerd 20.10 (API 1.41) of host h1."""
 
     def __init__(self, path):
-        super().__init__(path, _Handler)
-        self.requests = []
-        self.api_versions = set()
+        super().__init__(path)
         self.containers = fixture("containers_h1.json")
         # listed but gone by the time it is inspected: must be skipped
         self.listed = [{"Id": c["Id"], "Names": [c["Name"]]} for c in self.containers] + [{"Id": "gone" * 16, "Names": ["/gone"]}]
@@ -177,7 +98,7 @@ class FakeDockerd(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.listed.append({"Id": "e" * 64, "Names": ["/zombie"]})
         self.networks_fixture = "networks_h1.json"
 
-    def routes(self, path):
+    def route(self, path, query):
         if path == "/version":
             return 200, fixture("engine_version_20.10.json")
         if path == "/info":
@@ -196,14 +117,8 @@ class FakeDockerd(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 @pytest.fixture
-def dockerd(tmp_path):
-    path = str(tmp_path / "docker.sock")
-    server = FakeDockerd(path)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server, "unix://" + path
-    server.shutdown()
-    server.server_close()
+def dockerd(fake_dockerd):
+    return fake_dockerd(FakeDockerd)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -432,7 +347,7 @@ def test_everything_against_fake_daemon(capsys, tmp_path, dockerd, fake_bin, pro
 
     # API negotiated down to what the daemon speaks, never pinned higher
     assert server.api_versions == {"1.41"}
-    assert "/version" in server.requests
+    assert "/version" in server.raw_paths
 
     assert info["engine"]["version"] == "20.10.24+dfsg1"
     assert info["engine"]["swarm_state"] == "active"
