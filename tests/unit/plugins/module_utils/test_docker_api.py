@@ -9,10 +9,7 @@ from __future__ import annotations
 import json
 import re
 import socket
-import socketserver
 import threading
-from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -28,6 +25,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._docker_api impor
     wrap,
 )
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import BackendError, DockerApiError
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 needs_sdk = pytest.mark.skipif(not api_mod.HAS_DOCKER, reason="the docker Python SDK is not installed")
 
@@ -38,40 +36,14 @@ RUNNING = {"Id": "a" * 64, "Names": ["/web"], "Labels": {}}
 STOPPED = {"Id": "b" * 64, "Names": ["/probe"], "Labels": {"crosshost.docker.connectivity": "bridge"}}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class FakeDockerd(helpers.FakeDockerd):
+    """dockerd 28.5 (API 1.51) with two containers, one running."""
+
     protocol_version = "HTTP/1.0"  # one response per connection, as the plain-socket client expects
-
-    def log_message(self, *args):  # quiet
-        pass
-
-    def address_string(self):
-        return "unix"
-
-    def do_GET(self):
-        url = urlsplit(self.path)
-        path = url.path
-        match = re.match(r"^/v(\d+\.\d+)(/.*)$", path)
-        if match:
-            self.server.api_versions.add(match.group(1))
-            path = match.group(2)
-        self.server.requests.append((path, parse_qs(url.query)))
-        status, body = self.server.route(path, parse_qs(url.query))
-        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json" if not isinstance(body, bytes) else "text/plain")
-        self.send_header("Api-Version", "1.51")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-class FakeDockerd(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+    api_version = "1.51"
 
     def __init__(self, path):
-        super().__init__(path, _Handler)
-        self.requests = []
-        self.api_versions = set()
+        super().__init__(path)
         self.broken = set()  # paths that answer 500
 
     def route(self, path, query):
@@ -107,14 +79,8 @@ class FakeDockerd(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 @pytest.fixture
-def dockerd(tmp_path):
-    path = str(tmp_path / "docker.sock")
-    server = FakeDockerd(path)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server, "unix://" + path
-    server.shutdown()
-    server.server_close()
+def dockerd(fake_dockerd):
+    return fake_dockerd(FakeDockerd)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -271,13 +237,10 @@ def test_sdk_missing_socket_asks_for_dockerd(tmp_path):
 # Changing things, against a fake docker.APIClient
 
 
-class FakeSdk:
+class FakeSdk(helpers.FakeAPIClient):
     def __init__(self):
-        self.images = {"busybox:latest"}
-        self.calls = []
-        self.pull_error = None
+        super().__init__(images={"busybox:latest"})
         self.remove_error = None
-        self.containers_by_id = {}
 
     def inspect_image(self, image):
         if ":" not in image.rpartition("/")[2]:
@@ -286,24 +249,6 @@ class FakeSdk:
             raise api_mod.ImageNotFound("No such image: %s" % image)
         return {"Id": image}
 
-    def pull(self, repository, tag=None):
-        self.calls.append(("pull", repository, tag))
-        if self.pull_error:
-            raise api_mod.APIError(self.pull_error)
-        self.images.add("%s:%s" % (repository, tag))
-
-    @staticmethod
-    def create_host_config(**kwargs):
-        return dict(kwargs)
-
-    @staticmethod
-    def create_networking_config(endpoints):
-        return {"EndpointsConfig": endpoints}
-
-    @staticmethod
-    def create_endpoint_config():
-        return {}
-
     def create_container(self, image, **kwargs):
         self.calls.append(("create", image, kwargs))
         if kwargs["host_config"]["network_mode"] == "nonet":
@@ -311,10 +256,6 @@ class FakeSdk:
         cid = kwargs["name"] + "-id"
         self.containers_by_id[cid] = {"Id": cid, "Name": "/" + kwargs["name"], "State": {"Running": False}}
         return {"Id": cid}
-
-    def start(self, cid):
-        self.calls.append(("start", cid))
-        self.containers_by_id[cid]["State"]["Running"] = True
 
     def inspect_container(self, name):
         if name not in self.containers_by_id:
