@@ -32,6 +32,23 @@ from ansible_collections.crosshost.docker.plugins.module_utils import _docker_ap
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
+# The consul role's settings as it hands them to consul_settings / check_settings: an archive install
+# of 1.20.2 on amd64, ACLs on, TLS off. No gossip key and no checksum: each test file sets its own.
+CONSUL_SETTINGS = {
+    "consul_install_method": "archive", "consul_version": "1.20.2", "consul_arch": "amd64",
+    "consul_archive_url": "https://releases.hashicorp.com/consul/1.20.2/consul_1.20.2_linux_amd64.zip",
+    "consul_archive_checksum": "", "consul_archive_src": "", "consul_container_image": "",
+    "consul_container_name": "consul", "consul_encrypt": "", "consul_datacenter": "dc1", "consul_domain": "consul",
+    "consul_node_name": "h1", "consul_config_dir": "/etc/consul.d", "consul_data_dir": "/var/lib/consul",
+    "consul_bin_dir": "/usr/local/bin", "consul_install_dir": "/usr/local/lib/consul", "consul_http_port": 8500,
+    "consul_https_port": 8501, "consul_log_level": "INFO", "consul_bind_address": "192.168.1.11",
+    "consul_advertise_address": "", "consul_client_addresses": [], "consul_acl_enabled": True,
+    "consul_acl_default_policy": "deny", "consul_acl_management_token": "",
+    "consul_acl_management_token_file": "/etc/consul-acl/management.token", "consul_docker_kv_prefix": "docker/",
+    "consul_docker_policy_name": "crosshost-docker", "consul_tls": False, "consul_tls_ca_file": "",
+    "consul_tls_cert_file": "", "consul_tls_key_file": "",
+}
+
 
 def fixture_text(*parts):
     """The text of tests/unit/fixtures/<parts...>."""

@@ -17,24 +17,12 @@ from ansible_collections.crosshost.docker.plugins.module_utils._consul_plan impo
     check_settings,
     plan_cluster,
 )
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 KEY = base64.b64encode(b"k" * 32).decode()
 TOKEN = "0b6ac0ee-9c7b-4f5d-9d2a-2c2a0d3e7f11"
 SHA = "a" * 64
-BASE = {
-    "consul_install_method": "archive", "consul_version": "1.20.2", "consul_arch": "amd64",
-    "consul_archive_url": "https://releases.hashicorp.com/consul/1.20.2/consul_1.20.2_linux_amd64.zip",
-    "consul_archive_checksum": SHA, "consul_archive_src": "", "consul_container_image": "",
-    "consul_container_name": "consul", "consul_encrypt": KEY, "consul_datacenter": "dc1", "consul_domain": "consul",
-    "consul_node_name": "h1", "consul_config_dir": "/etc/consul.d", "consul_data_dir": "/var/lib/consul",
-    "consul_bin_dir": "/usr/local/bin", "consul_install_dir": "/usr/local/lib/consul", "consul_http_port": 8500,
-    "consul_https_port": 8501, "consul_log_level": "INFO", "consul_bind_address": "192.168.1.11",
-    "consul_advertise_address": "", "consul_client_addresses": [], "consul_acl_enabled": True,
-    "consul_acl_default_policy": "deny", "consul_acl_management_token": "",
-    "consul_acl_management_token_file": "/etc/consul-acl/management.token", "consul_docker_kv_prefix": "docker/",
-    "consul_docker_policy_name": "crosshost-docker", "consul_tls": False, "consul_tls_ca_file": "",
-    "consul_tls_cert_file": "", "consul_tls_key_file": "",
-}
+BASE = dict(helpers.CONSUL_SETTINGS, consul_archive_checksum=SHA, consul_encrypt=KEY)
 TLS = {"consul_tls": True, "consul_tls_ca_file": "/pki/ca.pem", "consul_tls_cert_file": "/pki/h1.pem",
        "consul_tls_key_file": "/pki/h1-key.pem"}
 TLS_LOCAL = {"tls_files_exist": {k: True for k in ("consul_tls_ca_file", "consul_tls_cert_file", "consul_tls_key_file")}}
