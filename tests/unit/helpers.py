@@ -60,6 +60,18 @@ def fixture_json(*parts):
     return json.loads(fixture_text(*parts))
 
 
+def per_host(plan, key):
+    """{host: entry[key]} of a planner's per-host result."""
+    return {host: entry[key] for host, entry in plan.items()}
+
+
+def error_message(error, match, function, *args, **kwargs):
+    """The text of the ``error`` that ``function(*args, **kwargs)`` raises (it must match ``match``)."""
+    with pytest.raises(error, match=match) as info:
+        function(*args, **kwargs)
+    return str(info.value)
+
+
 # --------------------------------------------------------------------------------------------------
 # modules and filter plugins
 

@@ -16,22 +16,21 @@ from ansible_collections.crosshost.docker.plugins.module_utils._macvlan_plan imp
     check_static_ip,
     plan_ranges,
 )
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 SUBNET = "192.168.2.0/24"
 
 
 def ranges(plan):
-    return {host: entry["ip_range"] for host, entry in plan.items()}
+    return helpers.per_host(plan, "ip_range")
 
 
 def sources(plan):
-    return {host: entry["source"] for host, entry in plan.items()}
+    return helpers.per_host(plan, "source")
 
 
 def fails(match, *args, **kwargs):
-    with pytest.raises(MacvlanPlanError, match=match) as info:
-        plan_ranges(*args, **kwargs)
-    return str(info.value)
+    return helpers.error_message(MacvlanPlanError, match, plan_ranges, *args, **kwargs)
 
 
 class DockerIPAM(object):

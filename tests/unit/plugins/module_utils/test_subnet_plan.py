@@ -11,28 +11,27 @@ import re
 import pytest
 
 from ansible_collections.crosshost.docker.plugins.module_utils._subnet_plan import SubnetPlanError, plan_subnets
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 SEED_HOSTS = ["192.168.1.196", "192.168.1.197"]
 SEED_OVERRIDES = {"192.168.1.196": "10.0.0.0/24", "192.168.1.197": "10.1.0.0/24"}
 
 
 def subnets(plan):
-    return {host: entry["subnet"] for host, entry in plan.items()}
+    return helpers.per_host(plan, "subnet")
 
 
 def sources(plan):
-    return {host: entry["source"] for host, entry in plan.items()}
+    return helpers.per_host(plan, "source")
 
 
 def as_existing(plan):
     """What docker_host_info would report as each host's bip after the plan was applied."""
-    return {host: entry["bip"] for host, entry in plan.items()}
+    return helpers.per_host(plan, "bip")
 
 
 def fails(match, *args, **kwargs):
-    with pytest.raises(SubnetPlanError, match=match) as info:
-        plan_subnets(*args, **kwargs)
-    return str(info.value)
+    return helpers.error_message(SubnetPlanError, match, plan_subnets, *args, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------
