@@ -4,18 +4,13 @@
 (every cause, from the sender's view and from both hosts' evidence) and the report."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity as cx
-
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "connectivity")
-
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 def fixture(name):
-    with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
-        return handle.read()
+    return helpers.fixture_text("connectivity", name)
 
 
 # --- peers ---------------------------------------------------------------------------------------

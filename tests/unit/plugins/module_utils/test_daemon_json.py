@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -25,8 +24,8 @@ from ansible_collections.crosshost.docker.plugins.module_utils._daemon_json impo
     validate_config,
     validate_support,
 )
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "host_facts")
 V20, V26, V28 = (20, 10, 24), (26, 1, 5), (28, 5, 2)
 
 # The daemon.json of the seed (/work/shared/seeds/004_*.txt): '#' lines inside the object.
@@ -227,8 +226,7 @@ def test_seed_004_comments_give_line_column_and_hint():
 
 
 def test_fixture_with_comments_also_fails_with_purge():
-    with open(os.path.join(FIXTURES, "daemon_json_with_comments.txt"), encoding="utf-8") as handle:
-        text = handle.read()
+    text = helpers.fixture_text("host_facts", "daemon_json_with_comments.txt")
     with pytest.raises(DaemonJsonError, match="line 1, column 1"):
         plan(text, {"bip": "10.1.0.1/24"}, purge=True)
 

@@ -23,7 +23,6 @@ Where the fixtures come from:
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -47,17 +46,14 @@ from ansible_collections.crosshost.docker.plugins.module_utils._host_facts impor
     parse_sysctl_int,
     unix_socket_path,
 )
-
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "host_facts")
-
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 def text(name):
-    with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
-        return handle.read()
+    return helpers.fixture_text("host_facts", name)
 
 
 def data(name):
-    return json.loads(text(name))
+    return helpers.fixture_json("host_facts", name)
 
 
 def by_name(items):

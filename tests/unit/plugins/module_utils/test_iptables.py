@@ -1,18 +1,13 @@
 """Unit tests for the iptables adapter (plugins/module_utils/_iptables.py): the one iptables-save parser on
 real samples, and the adapter's commands with a fake runner."""
-import os
-
 import pytest
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _iptables as ipt
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import BackendError, IptablesError
-
-FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "fixtures")
-
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 def fixture(*parts):
-    with open(os.path.join(FIXTURES, *parts)) as handle:
-        return handle.read()
+    return helpers.fixture_text(*parts)
 
 
 class FakeRun(object):
