@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _forward_rules as fr
 from ansible_collections.crosshost.docker.plugins.module_utils import _persist as persist
-from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, IptablesError
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, IptablesError, fail
 from ansible_collections.crosshost.docker.plugins.module_utils._iptables import Iptables, module_runner
 
 
@@ -56,6 +56,17 @@ ARGUMENT_SPEC = dict(
     persist_dir=dict(type="path", default="/etc/crosshost-docker"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
+
+
+def main(module, validate, planner):
+    """A chain module's main() after AnsibleModule: ``validate(params) -> args`` (pure, raises a
+    PlanError), then ``planner(hosts, parsed, *args) -> Job`` through run(); every CrosshostError ends
+    in the one ``fail``."""
+    try:
+        args = validate(module.params)
+        run(module, lambda hosts, parsed: planner(hosts, parsed, *args))
+    except CrosshostError as err:
+        fail(module, err)
 
 
 def run(module, planner):

@@ -185,7 +185,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.crosshost.docker.plugins.module_utils import _chain_module as chains
 from ansible_collections.crosshost.docker.plugins.module_utils import _engine as engine
 from ansible_collections.crosshost.docker.plugins.module_utils import _forward_rules as fr
-from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, fail
 
 UNIT_PATH = "/etc/systemd/system/crosshost-forward-rules.service"
 
@@ -248,12 +247,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    p = module.params
-    try:
-        local, peers = fr.validate(p["local_subnets"], p["peer_subnets"], p["underlay_interface"], p["state"], p["mode"])
-        chains.run(module, lambda hosts, parsed: plan(module, hosts, parsed, local, peers))
-    except CrosshostError as err:
-        fail(module, err)
+    chains.main(module,
+                lambda p: fr.validate(p["local_subnets"], p["peer_subnets"], p["underlay_interface"], p["state"], p["mode"]),
+                lambda hosts, parsed, local, peers: plan(module, hosts, parsed, local, peers))
 
 
 if __name__ == "__main__":

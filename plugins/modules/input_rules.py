@@ -120,7 +120,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _chain_module as chains
 from ansible_collections.crosshost.docker.plugins.module_utils import _input_rules as ir
-from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, fail
 from ansible_collections.crosshost.docker.plugins.module_utils._forward_rules import persist_script
 
 UNIT_DIR = "/etc/systemd/system"
@@ -154,12 +153,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    p = module.params
-    try:
-        ports, sources = ir.validate(p["ports"], p["sources"], p["chain"], p["interface"], p["state"])
-        chains.run(module, lambda hosts, parsed: plan(module, hosts, parsed, ports, sources))
-    except CrosshostError as err:
-        fail(module, err)
+    chains.main(module,
+                lambda p: ir.validate(p["ports"], p["sources"], p["chain"], p["interface"], p["state"]),
+                lambda hosts, parsed, ports, sources: plan(module, hosts, parsed, ports, sources))
 
 
 if __name__ == "__main__":
