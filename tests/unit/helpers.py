@@ -118,6 +118,40 @@ def filter_plugins(*names):
 
 
 # --------------------------------------------------------------------------------------------------
+# a fake command runner
+
+
+class FakeRun(object):
+    """A runner as the adapters take it, ``run(argv, data=None) -> (rc, out, err)``.
+
+    Records ``calls`` (each argv, as a list) and ``inputs`` (each call's data). ``fail`` maps a first
+    argument (systemctl's action) to the stderr of a failure (rc 1); ``answers`` maps how a command line
+    ends (or all of it after the program) to (rc, out, err) or to a function(argv, data) that gives it.
+    Anything else succeeds with no output.
+    """
+
+    def __init__(self, answers=None, fail=None):
+        self.calls = []
+        self.inputs = []
+        self.answers = answers or {}
+        self.fail = fail or {}
+
+    def __call__(self, argv, data=None):
+        self.calls.append(list(argv))
+        self.inputs.append(data)
+        if len(argv) > 1 and argv[1] in self.fail:
+            return 1, "", self.fail[argv[1]]
+        for key, answer in self.answers.items():
+            if " ".join(argv).endswith(key) or " ".join(argv[1:]) == key:
+                return answer(argv, data) if callable(answer) else answer
+        return 0, "", ""
+
+    def with_input(self):
+        """(argv, data) of the calls that were given data."""
+        return [(argv, data) for argv, data in zip(self.calls, self.inputs) if data is not None]
+
+
+# --------------------------------------------------------------------------------------------------
 # a fake dockerd on a unix socket
 
 

@@ -10,22 +10,7 @@ def fixture(*parts):
     return helpers.fixture_text(*parts)
 
 
-class FakeRun(object):
-    """run(argv, data=None) -> (rc, out, err): answers by the command's words, records every call."""
-
-    def __init__(self, answers=None):
-        self.calls = []
-        self.answers = answers or {}
-
-    def __call__(self, argv, data=None):
-        self.calls.append((list(argv), data))
-        for key, answer in self.answers.items():
-            if " ".join(argv).endswith(key) or " ".join(argv[1:]) == key:
-                return answer(argv, data) if callable(answer) else answer
-        return 0, "", ""
-
-    def argvs(self):
-        return [argv for argv, _data in self.calls]
+FakeRun = helpers.FakeRun
 
 
 def which(name):
@@ -129,10 +114,10 @@ def test_restore_uses_wait_where_supported(answers, waits):
     tables = ipt.Iptables(run, which)
     tables.restore("*filter\nCOMMIT\n")
     tables.restore("*nat\nCOMMIT\n")
-    restores = [(argv, data) for argv, data in run.calls if data is not None]
+    restores = run.with_input()
     expected = ["/usr/sbin/iptables-restore", "--noflush"] + (["--wait"] if waits else [])
     assert restores == [(expected, "*filter\nCOMMIT\n"), (expected, "*nat\nCOMMIT\n")]
-    assert sum(1 for argv in run.argvs() if argv[-1] in ("--help", "--version")) <= 2  # detected once
+    assert sum(1 for argv in run.calls if argv[-1] in ("--help", "--version")) <= 2  # detected once
 
 
 def test_restore_falls_back_when_wait_is_refused_after_all():
@@ -144,7 +129,7 @@ def test_restore_falls_back_when_wait_is_refused_after_all():
     tables = ipt.Iptables(run, which)
     tables.restore("*filter\nCOMMIT\n")
     tables.restore("*filter\nCOMMIT\n")
-    restores = [argv for argv, data in run.calls if data is not None]
+    restores = [argv for argv, data in run.with_input()]
     assert restores == [["/usr/sbin/iptables-restore", "--noflush", "--wait"],
                         ["/usr/sbin/iptables-restore", "--noflush"],
                         ["/usr/sbin/iptables-restore", "--noflush"]]
@@ -170,7 +155,7 @@ def test_commands_wait_for_the_lock():
     tables.append("filter", "X", ["-j", "RETURN"])
     tables.delete("mangle", "POSTROUTING", ["-s", "10.0.0.2/32"])
     assert tables.list_rules("raw", "PREROUTING") == ["-P PREROUTING ACCEPT", "-A PREROUTING -d 10.0.0.2/32 -j DROP"]
-    assert run.argvs() == [
+    assert run.calls == [
         ["/usr/sbin/iptables", "-w", "-t", "filter", "-P", "FORWARD", "ACCEPT"],
         ["/usr/sbin/iptables", "-w", "-t", "raw", "-I", "PREROUTING", "1", "-d", "10.0.0.2/32"],
         ["/usr/sbin/iptables", "-w", "-t", "filter", "-A", "X", "-j", "RETURN"],

@@ -7,20 +7,10 @@ import pytest
 from ansible_collections.crosshost.docker.plugins.module_utils import _files
 from ansible_collections.crosshost.docker.plugins.module_utils import _persist as persist
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, PersistError
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 
-class FakeSystemctl(object):
-    """run(argv, data=None) -> (rc, out, err), recording every call; `fail` maps an action to its stderr."""
-
-    def __init__(self, fail=None):
-        self.calls = []
-        self.fail = fail or {}
-
-    def __call__(self, argv, data=None):
-        self.calls.append(list(argv))
-        if argv[1] in self.fail:
-            return 1, "", self.fail[argv[1]]
-        return 0, "", ""
+FakeSystemctl = helpers.FakeRun  # records every call; FakeSystemctl(fail={action: stderr})
 
 
 def mode_of(path):

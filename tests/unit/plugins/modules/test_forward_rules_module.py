@@ -93,17 +93,6 @@ class FakeIptables(object):
                 chains_[words[1]]["rules"].insert(int(words[2]) - 1, " ".join(words[3:]))
 
 
-class FakeRun(object):
-    """systemctl and dockerd --version."""
-
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, argv, data=None):
-        self.calls.append(list(argv))
-        return 0, "", ""
-
-
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     """host(iptables_text, ...) -> (FakeIptables, FakeRun): the adapters the next runs use."""
@@ -112,7 +101,7 @@ def host(tmp_path, monkeypatch):
     (tmp_path / "daemon.json").write_text('{"ip-masq": false}')
 
     def setup(text, systemd=True, **kw):
-        tables, run = FakeIptables(text, **kw), FakeRun()
+        tables, run = FakeIptables(text, **kw), helpers.FakeRun()  # systemctl, dockerd --version
         monkeypatch.setattr(chains, "adapters", lambda module: chains.Adapters(
             run, lambda name: "/usr/bin/" + name, iptables=tables, systemd=systemd))
         return tables, run
