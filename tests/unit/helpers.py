@@ -60,16 +60,19 @@ def fixture_json(*parts):
     return json.loads(fixture_text(*parts))
 
 
-def per_host(plan, key):
-    """{host: entry[key]} of a planner's per-host result."""
-    return {host: entry[key] for host, entry in plan.items()}
+def per_host(key):
+    """A function that gives {host: entry[key]} of a planner's per-host result."""
+    return lambda plan: {host: entry[key] for host, entry in plan.items()}
 
 
-def error_message(error, match, function, *args, **kwargs):
-    """The text of the ``error`` that ``function(*args, **kwargs)`` raises (it must match ``match``)."""
-    with pytest.raises(error, match=match) as info:
-        function(*args, **kwargs)
-    return str(info.value)
+def failure(function, error):
+    """A function ``fails(match, *args, **kwargs)``: the text of the ``error`` that
+    ``function(*args, **kwargs)`` raises, which must match ``match``."""
+    def fails(match, *args, **kwargs):
+        with pytest.raises(error, match=match) as info:
+            function(*args, **kwargs)
+        return str(info.value)
+    return fails
 
 
 # --------------------------------------------------------------------------------------------------

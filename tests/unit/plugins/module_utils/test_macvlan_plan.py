@@ -20,17 +20,9 @@ from ansible_collections.crosshost.docker.tests.unit import helpers
 
 SUBNET = "192.168.2.0/24"
 
-
-def ranges(plan):
-    return helpers.per_host(plan, "ip_range")
-
-
-def sources(plan):
-    return helpers.per_host(plan, "source")
-
-
-def fails(match, *args, **kwargs):
-    return helpers.error_message(MacvlanPlanError, match, plan_ranges, *args, **kwargs)
+ranges = helpers.per_host("ip_range")
+sources = helpers.per_host("source")
+fails = helpers.failure(plan_ranges, MacvlanPlanError)
 
 
 class DockerIPAM(object):

@@ -17,21 +17,10 @@ SEED_HOSTS = ["192.168.1.196", "192.168.1.197"]
 SEED_OVERRIDES = {"192.168.1.196": "10.0.0.0/24", "192.168.1.197": "10.1.0.0/24"}
 
 
-def subnets(plan):
-    return helpers.per_host(plan, "subnet")
-
-
-def sources(plan):
-    return helpers.per_host(plan, "source")
-
-
-def as_existing(plan):
-    """What docker_host_info would report as each host's bip after the plan was applied."""
-    return helpers.per_host(plan, "bip")
-
-
-def fails(match, *args, **kwargs):
-    return helpers.error_message(SubnetPlanError, match, plan_subnets, *args, **kwargs)
+subnets = helpers.per_host("subnet")
+sources = helpers.per_host("source")
+as_existing = helpers.per_host("bip")  # what docker_host_info reports as each host's bip once the plan is applied
+fails = helpers.failure(plan_subnets, SubnetPlanError)
 
 
 # ---------------------------------------------------------------------------------------------
