@@ -26,9 +26,12 @@ systemd runs the host, a oneshot unit that runs it. This module holds what they 
         changed path is a systemd unit or drop-in and ``systemd`` is true, runs ``systemctl
         daemon-reload`` once and ``systemctl enable NAME`` for each unit written, ``disable NAME`` for
         each unit removed (drop-ins: daemon-reload only; ``enable=False``: no enable/disable).
-        ``run(argv, data=None) -> (rc, out, err)`` is AnsibleModule.run_command or a fake. ``mode``: a
-        callable path -> file mode; default 0o755 for *.sh, 0o644 otherwise. Returns the actions done,
-        as text. Raises PersistError (details: path, rc, stderr) on the first failure.
+        ``run(argv, data=None) -> (rc, out, err)`` is AnsibleModule.run_command or a fake, or a
+        _systemd.Systemd adapter. ``mode``: a callable path -> file mode; default 0o755 for *.sh, 0o644
+        otherwise. Returns the actions done, as text. Raises PersistError (details: path, rc, stderr) on
+        the first failure.
+
+systemctl is run through the one systemd adapter, ``_systemd.Systemd``.
 
 Pure Python, no Ansible imports: tests run it in a temporary directory with a fake systemctl.
 """
@@ -36,12 +39,15 @@ Pure Python, no Ansible imports: tests run it in a temporary directory with a fa
 from __future__ import annotations
 
 import os
-import shutil
 
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import PersistError
 from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text, write_atomic
-
-SYSTEMD_RUN_DIR = "/run/systemd/system"
+from ansible_collections.crosshost.docker.plugins.module_utils._systemd import (
+    SYSTEMD_RUN_DIR,
+    Systemd,
+    SystemdError,
+    running,
+)
 UNIT_DIR = "/etc/systemd/system"
 UNIT_SUFFIXES = (".service", ".timer", ".socket", ".path", ".mount", ".target")
 DOCUMENTATION_URL = "https://github.com/crosshost/docker"
@@ -49,8 +55,7 @@ DOCUMENTATION_URL = "https://github.com/crosshost/docker"
 
 def systemd_running(which=None, run_dir=SYSTEMD_RUN_DIR):
     """Whether systemd runs this host (and `systemctl` is there to talk to it)."""
-    which = which or shutil.which
-    return os.path.isdir(run_dir) and which("systemctl") is not None
+    return running(which, run_dir)
 
 
 def unit_path(name, unit_dir=UNIT_DIR):
@@ -137,16 +142,19 @@ def apply_files(plan, run, systemd=True, module=None, mode=None, enable=True):
         return done
     # daemon-reload first, so that systemd sees the unit (or its removal) before enable/disable. For our
     # units its status is not checked (enable/disable below report what matters); for drop-ins it is.
-    rc, out, err = run(["systemctl", "daemon-reload"])
-    if rc != 0 and not (units and enable):
-        raise PersistError("systemctl daemon-reload failed: %s" % (err or out or "").strip(), rc=rc, stderr=err)
+    systemctl = run if isinstance(run, Systemd) else Systemd(run)
+    try:
+        systemctl.daemon_reload()
+    except SystemdError:
+        if not (units and enable):
+            raise
     done.append("systemctl daemon-reload")
     for path in units if enable else []:
-        action = "enable" if changes[path] is not None else "disable"
         name = os.path.basename(path)
-        rc, out, err = run(["systemctl", action, name])
-        if rc != 0:
-            raise PersistError("systemctl %s %s failed: %s" % (action, name, (err or out or "").strip()),
-                               rc=rc, stderr=err)
-        done.append("systemctl %s %s" % (action, name))
+        if changes[path] is not None:
+            systemctl.enable(name)
+            done.append("systemctl enable %s" % name)
+        else:
+            systemctl.disable(name)
+            done.append("systemctl disable %s" % name)
     return done

@@ -331,7 +331,6 @@ from ansible_collections.crosshost.docker.plugins.module_utils._docker_daemon im
     container_changes,
     extract_error_lines,
     failure_message,
-    journal_command,
     journal_since,
     live_restore_setting,
     log_window,
@@ -351,6 +350,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._errors import (
     fail,
 )
 from ansible_collections.crosshost.docker.plugins.module_utils._iptables import Iptables
+from ansible_collections.crosshost.docker.plugins.module_utils._systemd import Systemd, SystemdError
 
 POLL = 0.25
 PING_TIMEOUT = 3
@@ -415,9 +415,9 @@ class Daemon:
         self.manager = manager
         self.api = api
         self.timeout = module.params["timeout"]
-        self.systemctl = module.get_bin_path("systemctl") or "systemctl"
+        self.systemd = Systemd.for_module(module)
+        self.systemctl = self.systemd.path("systemctl") or "systemctl"
         self.service = module.get_bin_path("service") or "service"
-        self.journalctl = module.get_bin_path("journalctl")
 
     def command(self, op):
         return service_command(self.manager, op, self.systemctl, self.service, INIT_SCRIPT)
@@ -426,9 +426,7 @@ class Daemon:
         """systemd: `systemctl daemon-reload` when the unit's files changed (a new drop-in). Returns whether it ran."""
         if self.manager != "systemd":
             return False
-        rc, out, _err = self.module.run_command([self.systemctl, "show", SYSTEMD_UNIT,
-                                                 "--property=NeedDaemonReload", "--property=DropInPaths"])
-        props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line) if rc == 0 else {}
+        props = self.systemd.show(SYSTEMD_UNIT, "NeedDaemonReload", "DropInPaths")
         # systemd notices a changed drop-in (NeedDaemonReload) but not a drop-in in a directory it did not
         # watch when it loaded the unit (a first docker.service.d/*.conf): a drop-in of config_files that
         # exists and that the unit does not list needs a daemon-reload too.
@@ -438,15 +436,14 @@ class Daemon:
                        and os.path.isfile(f) and os.path.realpath(f) not in loaded and f not in loaded]
         if props.get("NeedDaemonReload", "").lower() != "yes" and not new_dropins:
             return False
-        rc, _out, err = self.module.run_command([self.systemctl, "daemon-reload"])
-        if rc != 0:
-            raise DockerDaemonError("`systemctl daemon-reload` failed: %s" % err.strip())
+        try:
+            self.systemd.daemon_reload()
+        except SystemdError as exc:
+            raise DockerDaemonError("`systemctl daemon-reload` failed: %s" % exc.stderr.strip())
         return True
 
     def run(self, op):
-        argv = self.command(op)
-        rc, out, err = self.module.run_command(argv)
-        return rc, out or "", err or ""
+        return self.systemd.command(self.command(op))
 
     # logs -----------------------------------------------------------------------------------
     def log_mark(self):
@@ -460,10 +457,7 @@ class Daemon:
     def log_since(self, mark):
         since, size = mark
         if self.manager == "systemd":
-            if not self.journalctl:
-                return ""
-            rc, out, err = self.module.run_command(journal_command(self.journalctl, journal_since(since)))
-            return out if rc == 0 else ""
+            return self.systemd.journal("docker", journal_since(since))
         try:
             with open(DOCKER_LOG, "rb") as handle:
                 now = os.fstat(handle.fileno()).st_size
@@ -571,7 +565,7 @@ def do_restart(module, daemon, op, result, before):
                                 exception=traceback.format_exc())
     result["rolled_back"] = True
     if daemon.manager == "systemd":
-        module.run_command([daemon.systemctl, "reset-failed", SYSTEMD_UNIT])
+        daemon.systemd.reset_failed(SYSTEMD_UNIT)
     mark2 = daemon.log_mark()
     t1 = time.time()
     rc2, _out2, err2 = daemon.run("restart")
@@ -678,11 +672,11 @@ def send_reload(module, daemon, pid):
 
 def detect_manager(module):
     systemd_booted = os.path.isdir(SYSTEMD_RUN_DIR)
-    systemctl = module.get_bin_path("systemctl")
+    systemd = Systemd.for_module(module)
+    systemctl = systemd.path("systemctl")
     works = None
     if systemd_booted and systemctl and module.params["service_manager"] == "auto":
-        rc, _out, _err = module.run_command([systemctl, "show", "--property=Version"])
-        works = rc == 0
+        works = systemd.works()
     init_script = INIT_SCRIPT if os.path.isfile(INIT_SCRIPT) else None
     return choose_service_manager(module.params["service_manager"], systemd_booted, systemctl, works,
                                   module.get_bin_path("service"), init_script)
