@@ -6,12 +6,24 @@
 The binary that matters is the one running, not the first `dockerd` on PATH: hosts with several
 engines installed (and the lab's 26/28 hosts) have another one there. The running daemon writes
 its PID to /var/run/docker.pid, and /proc/<pid>/exe is its binary.
+
+The adapter for the dockerd binary, ``Dockerd(run, which=None)``: ``run(argv, data=None) -> (rc, out,
+err)`` is AnsibleModule.run_command (see ``_runner.module_runner``) or a fake; ``which(name) -> path or
+None`` is AnsibleModule.get_bin_path.
+
+    find() -> (path, version tuple or None, running pid or None)      find_dockerd through the runner
+    validate(dockerd, data, tmpdir) -> (rc, output, config path)      `dockerd --validate --config-file
+        /dev/stdin` fed `data` (bytes), or, without /dev/stdin, a copy in `tmpdir` (a path, or a callable
+        that gives one: asked only then, e.g. ``lambda: module.tmpdir``); output is stderr then
+        stdout, joined; the config path is the one dockerd names in its messages
 """
 
 from __future__ import annotations
 
 import os
 import re
+
+from ansible_collections.crosshost.docker.plugins.module_utils._runner import module_runner
 
 PIDFILES = ("/var/run/docker.pid", "/run/docker.pid")
 DOCKERD_CANDIDATES = ("/usr/bin/dockerd", "/usr/sbin/dockerd", "/usr/local/bin/dockerd")
@@ -70,3 +82,31 @@ def find_dockerd(run_command, which):
         return None, None, pid
     rc, out, err = run_command([path, "--version"])
     return path, parse_version(out) if rc == 0 else None, pid
+
+
+class Dockerd(object):
+    """The dockerd binary (not its API): finding it and `dockerd --validate`. See the module docstring."""
+
+    def __init__(self, run, which=None, stdin="/dev/stdin"):
+        self.run = run
+        self.which = which
+        self.stdin = stdin
+
+    @classmethod
+    def for_module(cls, module):
+        return cls(module_runner(module), module.get_bin_path)
+
+    def find(self):
+        return find_dockerd(self.run, self.which)
+
+    def validate(self, dockerd, data, tmpdir):
+        """`dockerd --validate` of `data` (bytes): (rc, its output, the config path dockerd was given)."""
+        if os.path.exists(self.stdin):
+            rc, out, err = self.run([dockerd, "--validate", "--config-file", self.stdin], data=data)
+            config = self.stdin
+        else:
+            config = os.path.join(tmpdir() if callable(tmpdir) else tmpdir, "daemon.json")
+            with open(config, "wb") as handle:
+                handle.write(data)
+            rc, out, err = self.run([dockerd, "--validate", "--config-file", config])
+        return rc, "\n".join(x for x in (err, out) if x and x.strip()), config

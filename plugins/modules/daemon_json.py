@@ -304,6 +304,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._daemon_json impo
 )
 from ansible_collections.crosshost.docker.plugins.module_utils._files import write_atomic
 from ansible_collections.crosshost.docker.plugins.module_utils._engine import (
+    Dockerd,
     find_dockerd,
     parse_version,
     version_text,
@@ -372,15 +373,8 @@ def read_current(path):
 
 def run_validate(module, dockerd, data, path):
     """Run `dockerd --validate` on `data`; returns (rc, cleaned output)."""
-    if os.path.exists("/dev/stdin"):
-        rc, out, err = module.run_command([dockerd, "--validate", "--config-file", "/dev/stdin"], data=data,
-                                          binary_data=True)
-        return rc, clean_validate_output("\n".join(x for x in (err, out) if x and x.strip()), "/dev/stdin", path)
-    candidate = os.path.join(module.tmpdir, "daemon.json")
-    with open(candidate, "wb") as handle:
-        handle.write(data)
-    rc, out, err = module.run_command([dockerd, "--validate", "--config-file", candidate])
-    return rc, clean_validate_output("\n".join(x for x in (err, out) if x and x.strip()), candidate, path)
+    rc, output, config = Dockerd.for_module(module).validate(dockerd, data, lambda: module.tmpdir)
+    return rc, clean_validate_output(output, config, path)
 
 
 def main():
@@ -424,7 +418,8 @@ def apply(module):
     else:
         engine_raw = api_engine_version(params["docker_host"])
         engine_source = "docker api" if engine_raw else None
-    dockerd, dockerd_version, dummy = find_dockerd(module.run_command, module.get_bin_path)
+    binary = Dockerd.for_module(module)
+    dockerd, dockerd_version, dummy = find_dockerd(binary.run, binary.which)
     if engine_raw is None and dockerd_version is not None:
         engine_raw, engine_source = version_text(dockerd_version), "dockerd --version"
     engine = parse_version(engine_raw)
