@@ -24,6 +24,21 @@ from ansible_collections.crosshost.docker.plugins.module_utils import _docker_da
 # Captured output (long lines are split into adjacent literals; the text is byte for byte the capture)
 
 
+# {"bip": "10.0.0.0/33"} on 28.5.2
+LOG_28_BIP = (
+    'time="2026-11-23T14:59:14.541480667Z" level=info msg="[graphdriver] using prior storage driver: over'
+    'lay2"\n'
+    'time="2026-11-23T14:59:14.542494758Z" level=info msg="Loading containers: start."\n'
+    'time="2026-11-23T14:59:15.340046316Z" level=info msg="stopping event stream following graceful shutd'
+    'own" error="<nil>" module=libcontainerd namespace=moby\n'
+    'time="2026-11-23T14:59:15.341081226Z" level=info msg="stopping healthcheck following graceful shutdo'
+    'wn" module=libcontainerd\n'
+    'time="2026-11-23T14:59:15.342025386Z" level=info msg="stopping event stream following graceful shutd'
+    'own" error="context canceled" module=libcontainerd namespace=plugins.moby\n'
+    'failed to start daemon: Error initializing network controller: parse bip failed: invalid CIDR addres'
+    's: 10.0.0.0/33\n'
+)
+
 # {"bip": "10.0.0.0/33"} on 28.5.2: stderr of `service docker restart` (the lab init script shows the log tail)
 INIT_STDERR_28_BIP = (
     'docker failed to start; dockerd said:\n'
@@ -43,18 +58,7 @@ INIT_STDERR_28_BIP = (
     ' to monitor for changes: no such file or directory" dir=/etc/cdi\n'
     'time="2026-11-23T14:59:14.527939768Z" level=info msg="Creating a containerd client" address=/var/run'
     '/docker/containerd/containerd.sock timeout=1m0s\n'
-    'time="2026-11-23T14:59:14.541480667Z" level=info msg="[graphdriver] using prior storage driver: over'
-    'lay2"\n'
-    'time="2026-11-23T14:59:14.542494758Z" level=info msg="Loading containers: start."\n'
-    'time="2026-11-23T14:59:15.340046316Z" level=info msg="stopping event stream following graceful shutd'
-    'own" error="<nil>" module=libcontainerd namespace=moby\n'
-    'time="2026-11-23T14:59:15.341081226Z" level=info msg="stopping healthcheck following graceful shutdo'
-    'wn" module=libcontainerd\n'
-    'time="2026-11-23T14:59:15.342025386Z" level=info msg="stopping event stream following graceful shutd'
-    'own" error="context canceled" module=libcontainerd namespace=plugins.moby\n'
-    'failed to start daemon: Error initializing network controller: parse bip failed: invalid CIDR addres'
-    's: 10.0.0.0/33\n'
-)
+) + LOG_28_BIP
 
 # {"bip": "10.0.0.0/33"} on 20.10.24: tail of /var/log/docker.log
 LOG_2010_BIP = (
@@ -162,21 +166,6 @@ LOG_26_CLUSTER_STORE = (
     'wn" module=libcontainerd\n'
     'unable to configure the Docker daemon with file /etc/docker/daemon.json: the following directives do'
     "n't match any configuration option: cluster-store\n"
-)
-
-# {"bip": "10.0.0.0/33"} on 28.5.2
-LOG_28_BIP = (
-    'time="2026-11-23T14:59:14.541480667Z" level=info msg="[graphdriver] using prior storage driver: over'
-    'lay2"\n'
-    'time="2026-11-23T14:59:14.542494758Z" level=info msg="Loading containers: start."\n'
-    'time="2026-11-23T14:59:15.340046316Z" level=info msg="stopping event stream following graceful shutd'
-    'own" error="<nil>" module=libcontainerd namespace=moby\n'
-    'time="2026-11-23T14:59:15.341081226Z" level=info msg="stopping healthcheck following graceful shutdo'
-    'wn" module=libcontainerd\n'
-    'time="2026-11-23T14:59:15.342025386Z" level=info msg="stopping event stream following graceful shutd'
-    'own" error="context canceled" module=libcontainerd namespace=plugins.moby\n'
-    'failed to start daemon: Error initializing network controller: parse bip failed: invalid CIDR addres'
-    's: 10.0.0.0/33\n'
 )
 
 # {"cluster-store": "etcd://192.168.1.1:2379"} on 28.5.2 (all lines added by the restart)
