@@ -237,7 +237,10 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _link_netlink as nl
 from ansible_collections.crosshost.docker.plugins.module_utils import _links
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, fail
 from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text, write_text
+from ansible_collections.crosshost.docker.plugins.module_utils._netconf import Nmcli
+from ansible_collections.crosshost.docker.plugins.module_utils._systemd import Systemd
 
 NETWORKD_SEARCH = ("/etc/systemd/network", "/run/systemd/network", "/usr/local/lib/systemd/network",
                    "/usr/lib/systemd/network", "/lib/systemd/network")
@@ -249,12 +252,11 @@ def ours(text):
 
 
 def detect(module):
-    systemctl = module.get_bin_path("systemctl")
-    if systemctl and os.path.isdir("/run/systemd/system"):
+    systemd = Systemd.for_module(module)
+    if systemd.path("systemctl") and os.path.isdir("/run/systemd/system"):
         # Ask systemd: /run/systemd/netif is made at every boot by systemd's tmpfiles (Debian, Ubuntu)
         # whether networkd runs or not, so on an ifupdown host it would pick files nothing reads.
-        rc, _out, _err = module.run_command([systemctl, "is-active", "--quiet", "systemd-networkd"])
-        networkd = rc == 0
+        networkd = systemd.is_active("systemd-networkd")
     else:
         networkd = os.path.isdir("/run/systemd/netif")
     ifupdown = os.path.isfile("/etc/network/interfaces") and module.get_bin_path("ifup") is not None
@@ -326,9 +328,9 @@ def ifupdown_changes(module, spec):
                 text = read_text(other) or ""
                 if other != path and any(line.split()[:2] == ["iface", spec["name"]] for line in text.splitlines()
                                          if line.strip()):
-                    module.fail_json(msg="persist_backend=ifupdown: %s already has a stanza for %s; ifupdown refuses "
-                                         "a second one. Put the mtu/promisc settings into that stanza instead"
-                                     % (other, spec["name"]))
+                    raise _links.LinkError("persist_backend=ifupdown: %s already has a stanza for %s; ifupdown refuses "
+                                           "a second one. Put the mtu/promisc settings into that stanza instead"
+                                           % (other, spec["name"]))
     return want
 
 
@@ -340,20 +342,17 @@ def file_diff(changes):
     return before, after
 
 
-def nm_plan(module, spec, nmcli):
-    """(list of nmcli commands, connection name, text before, text after) for NetworkManager."""
+def nm_plan(spec, nm):
+    """(list of nmcli commands, connection name, text before, text after) for NetworkManager (`nm`: a Nmcli)."""
     name = _links.nm_connection(spec["name"])
     keys = sorted(_links.nm_settings(spec))
     connection = None
     if spec["kind"] == "parent":
-        rc, out, _err = module.run_command([nmcli, "-g", "GENERAL.CONNECTION", "device", "show", spec["name"]])
-        connection = out.strip() if rc == 0 and out.strip() else None
+        connection = nm.device_connection(spec["name"])
         name = connection
     have = {}
     if name:
-        rc, out, _err = module.run_command([nmcli, "-g", ",".join(keys), "connection", "show", name])
-        if rc == 0:
-            have = dict(zip(keys, out.rstrip("\n").split("\n")))
+        have = nm.connection_settings(name, keys)
     exists = bool(have)
     if spec["state"] == "absent":
         if spec["kind"] == "parent" or not exists:
@@ -363,10 +362,7 @@ def nm_plan(module, spec, nmcli):
     differ = [k for k in want if k not in ("connection.type",) and have.get(k, "").replace(" ", "") != want[k]]
     if exists and not differ:
         return [], name, "", ""
-    try:
-        args = _links.nmcli_args(spec, exists, connection)
-    except _links.LinkError as e:
-        module.fail_json(msg=str(e))
+    args = _links.nmcli_args(spec, exists, connection)
     before = "".join("%s: %s\n" % (k, have.get(k)) for k in sorted(want))
     after = "".join("%s: %s\n" % (k, want[k]) for k in sorted(want))
     return [args], name, before, after
@@ -390,13 +386,18 @@ def main():
         ),
         supports_check_mode=True,
     )
-    p = module.params
     result = dict(changed=False, actions=[], link={"state": "absent"}, stand_in=False,
                   persistence=dict(backend="none", files=[], connection=None))
     try:
-        spec = _links.normalize(p)
-    except _links.LinkError as e:
-        module.fail_json(msg=str(e), **result)
+        manage(module, result)
+    except CrosshostError as err:
+        fail(module, err, **result)
+
+
+def manage(module, result):
+    """The module's work. Fills `result` (which a failure returns too) and exits the module, or raises CrosshostError."""
+    p = module.params
+    spec = _links.normalize(p)
     if not nl.HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib("pyroute2"), exception=str(nl.PYROUTE2_IMPORT_ERROR))
 
@@ -407,14 +408,14 @@ def main():
         parent = links.get(spec["link"]) if spec["link"] else None
         if spec["state"] == "present" and ((spec["kind"] == "parent" and actual is None)
                                            or (spec["link"] and parent is None)):
-            module.fail_json(msg="%s: parent interface %s does not exist on this host (interfaces: %s)"
-                             % ("name" if spec["kind"] == "parent" else "link", parent_name,
-                                ", ".join(links.names())), **result)
+            raise _links.LinkError("%s: parent interface %s does not exist on this host (interfaces: %s)"
+                                   % ("name" if spec["kind"] == "parent" else "link", parent_name,
+                                      ", ".join(links.names())))
         try:
             plan = _links.plan(spec, actual, parent)
-        except _links.LinkError as e:
+        except _links.LinkError:
             result["link"] = _links.describe(actual)
-            module.fail_json(msg=str(e), **result)
+            raise
         result["stand_in"] = plan["stand_in"]
         result["actions"] = list(plan["actions"])
         future = _links.after(spec, actual, parent)
@@ -438,7 +439,7 @@ def main():
             files.update(ifupdown_changes(module, spec))
             nmcli = module.get_bin_path("nmcli")
             if nmcli and spec["kind"] != "parent":
-                nm_cmds, nm_con, before, after = nm_plan(module, spec, nmcli)
+                nm_cmds, nm_con, before, after = nm_plan(spec, Nmcli.for_module(module, nmcli))
                 nm_text = (before, after)
         elif backend == "networkd":
             files = networkd_changes(pspec, pparent)
@@ -446,7 +447,7 @@ def main():
             files = ifupdown_changes(module, pspec)
         elif backend == "nm":
             nmcli = module.get_bin_path("nmcli", required=True)
-            nm_cmds, nm_con, before, after = nm_plan(module, pspec, nmcli)
+            nm_cmds, nm_con, before, after = nm_plan(pspec, Nmcli.for_module(module, nmcli))
             nm_text = (before, after)
         files = dict((k, v) for k, v in files.items() if read_text(k) != v)
         for path in sorted(files):
@@ -485,7 +486,7 @@ def main():
         except _links.LinkError as e:
             result["link"] = _links.describe(links.get(spec["name"]))
             result["changed"] = bool(done)
-            module.fail_json(msg="%s. Done before the failure: %s" % (e, ", ".join(done) or "nothing"), **result)
+            raise _links.LinkError("%s. Done before the failure: %s" % (e, ", ".join(done) or "nothing"))
         for path in sorted(files):
             if files[path] is None:
                 os.unlink(path)
@@ -496,10 +497,9 @@ def main():
                         pass
             else:
                 write_text(module, path, files[path])
+        nm = Nmcli.for_module(module)
         for cmd in nm_cmds:
-            rc, _out, err = module.run_command(cmd)
-            if rc != 0:
-                module.fail_json(msg="%s failed: %s" % (" ".join(cmd), err.strip()), **result)
+            nm.apply(cmd)
         result["link"] = _links.describe(links.get(spec["name"]))
         module.exit_json(**result)
     finally:
