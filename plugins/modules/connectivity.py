@@ -441,6 +441,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._docker_api impor
 from ansible_collections.crosshost.docker.plugins.module_utils._engine import running_dockerd
 from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity_probe as probe_lib
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, IptablesError, fail
+from ansible_collections.crosshost.docker.plugins.module_utils._hosttools import HostTools
 from ansible_collections.crosshost.docker.plugins.module_utils._iptables import Iptables
 
 RUN_DIR = "/run/crosshost-connectivity"
@@ -816,15 +817,14 @@ def test_peer(pid, peer, own, p, ping, expected, dns_ok):
     return cell
 
 
-def check_ping(module):
-    ping = module.get_bin_path("ping")
+def check_ping(tools):
+    ping, rc, said = tools.version("ping")
     if not ping:
         raise probe_lib.ProbeError("state=tested needs iputils ping (package iputils-ping on Debian/Ubuntu, iputils on RHEL)")
-    rc, out, err = module.run_command([ping, "-V"])
-    if rc != 0 or "iputils" not in (out + err):
+    if rc != 0 or "iputils" not in said:
         raise probe_lib.ProbeError("%s is not iputils ping (%s): don't-fragment pings need iputils (package "
                                    "iputils-ping on Debian/Ubuntu, iputils on RHEL)"
-                                   % (ping, (out + err).strip().splitlines()[0:1]))
+                                   % (ping, said.strip().splitlines()[0:1]))
     return ping
 
 
@@ -839,14 +839,13 @@ def tested(module, api, p, peers):
     state = probe_lib.read_state(state_path(name))
     if server_alive(state, info["pid"], p["port"]):
         info["server_pid"] = state["pid"]
-    ping = check_ping(module)
+    tools = HostTools.for_module(module)
+    ping = check_ping(tools)
     expected = p["mtu"] or info["mtu"]
     routes = {}
-    ip = module.get_bin_path("ip")
-    if ip and info["driver"] == "bridge":
+    if tools.path("ip") and info["driver"] == "bridge":
         for peer in peers:
-            rc, out, err = module.run_command([ip, "route", "get", peer["address"]])
-            routes[peer["host"]] = cx.route_text(out if rc == 0 else err)
+            routes[peer["host"]] = cx.route_text(tools.route_get(peer["address"]))
     dns_ok = docker_dns(info["pid"]) if p["by_name"] else False
     results = {}
     # A peer with this probe's own address cannot be told apart from this probe: not probed.

@@ -667,6 +667,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._host_facts impor
     parse_ip_json,
     parse_sysctl_int,
 )
+from ansible_collections.crosshost.docker.plugins.module_utils._hosttools import HostTools, HostToolError
 from ansible_collections.crosshost.docker.plugins.module_utils._iptables import Iptables, IptablesSaveError
 
 
@@ -785,14 +786,11 @@ def gather_firewall(module):
 
 
 def run_ip(module, args):
-    ip = module.get_bin_path("ip")
-    if not ip:
-        raise HostFactsError("ip (iproute2) is not installed")
-    rc, out, err = module.run_command([ip] + args)
-    command = " ".join(["ip"] + args)
-    if rc != 0:
-        raise HostFactsError("%s failed (rc=%d): %s" % (command, rc, (err or out or "").strip()))
-    return parse_ip_json(out, command)
+    try:
+        out = HostTools.for_module(module).ip(args)
+    except HostToolError as exc:
+        raise HostFactsError(str(exc))
+    return parse_ip_json(out, " ".join(["ip"] + args))
 
 
 def gather_interfaces(module):
