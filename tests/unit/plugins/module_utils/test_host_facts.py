@@ -56,6 +56,13 @@ def data(name):
     return helpers.fixture_json("host_facts", name)
 
 
+def daemon_json_error(*args):
+    """The DaemonJsonError that parse_daemon_json(*args) raises."""
+    with pytest.raises(DaemonJsonError) as info:
+        parse_daemon_json(*args)
+    return info.value
+
+
 def by_name(items):
     return {item["name"]: item for item in items}
 
@@ -97,9 +104,7 @@ class TestParseDaemonJson:
         assert cfg["cluster-store"] == "etcd://192.168.1.10:2379"
 
     def test_hash_comment_lines(self):
-        with pytest.raises(DaemonJsonError) as info:
-            parse_daemon_json(text("daemon_json_with_comments.txt"), "/etc/docker/daemon.json")
-        err = info.value
+        err = daemon_json_error(text("daemon_json_with_comments.txt"), "/etc/docker/daemon.json")
         assert (err.line, err.column) == (1, 1)
         assert "comments are not allowed in daemon.json" in err.hint
         message = str(err)
@@ -109,59 +114,50 @@ class TestParseDaemonJson:
 
     def test_comment_line_after_valid_lines(self):
         src = '{\n  "bip": "10.0.0.1/24",\n# "mtu": 1450\n  "iptables": true\n}\n'
-        with pytest.raises(DaemonJsonError) as info:
-            parse_daemon_json(src)
-        assert (info.value.line, info.value.column) == (3, 1)
-        assert "comments are not allowed in daemon.json" in info.value.hint
+        err = daemon_json_error(src)
+        assert (err.line, err.column) == (3, 1)
+        assert "comments are not allowed in daemon.json" in err.hint
 
     def test_indented_comment_line(self):
         src = '{\n    # docker1\n    "bip": "10.0.0.1/24"\n}'
-        with pytest.raises(DaemonJsonError) as info:
-            parse_daemon_json(src)
-        assert (info.value.line, info.value.column) == (2, 5)
-        assert "comments are not allowed in daemon.json" in info.value.hint
+        err = daemon_json_error(src)
+        assert (err.line, err.column) == (2, 5)
+        assert "comments are not allowed in daemon.json" in err.hint
 
     def test_comment_after_the_object(self):
-        with pytest.raises(DaemonJsonError) as info:
-            parse_daemon_json('{"bip": "10.0.0.1/24"}\n# end\n')
-        assert info.value.line == 2
-        assert "comments are not allowed in daemon.json" in info.value.hint
+        err = daemon_json_error('{"bip": "10.0.0.1/24"}\n# end\n')
+        assert err.line == 2
+        assert "comments are not allowed in daemon.json" in err.hint
 
     def test_inline_hash_comment(self):
-        with pytest.raises(DaemonJsonError) as info:
-            parse_daemon_json(text("daemon_json_inline_comment.txt"))
-        assert (info.value.line, info.value.column) == (2, 27)
-        assert "comments are not allowed in daemon.json" in info.value.hint
+        err = daemon_json_error(text("daemon_json_inline_comment.txt"))
+        assert (err.line, err.column) == (2, 27)
+        assert "comments are not allowed in daemon.json" in err.hint
 
     def test_slash_comment(self):
-        with pytest.raises(DaemonJsonError) as info:
-            parse_daemon_json('{\n  // docker2\n  "bip": "10.1.0.1/24"\n}')
-        assert info.value.line == 2
-        assert "comments are not allowed in daemon.json" in info.value.hint
+        err = daemon_json_error('{\n  // docker2\n  "bip": "10.1.0.1/24"\n}')
+        assert err.line == 2
+        assert "comments are not allowed in daemon.json" in err.hint
 
     def test_trailing_comma(self):
-        with pytest.raises(DaemonJsonError) as info:
-            parse_daemon_json(text("daemon_json_trailing_comma.txt"))
-        assert (info.value.line, info.value.column) == (4, 1)
-        assert info.value.hint == "trailing commas are not allowed in JSON"
+        err = daemon_json_error(text("daemon_json_trailing_comma.txt"))
+        assert (err.line, err.column) == (4, 1)
+        assert err.hint == "trailing commas are not allowed in JSON"
 
     def test_missing_comma(self):
-        with pytest.raises(DaemonJsonError) as info:
-            parse_daemon_json('{\n  "bip": "10.0.0.1/24"\n  "mtu": 1450\n}')
-        assert (info.value.line, info.value.column) == (3, 3)
-        assert "comma is missing" in info.value.hint
+        err = daemon_json_error('{\n  "bip": "10.0.0.1/24"\n  "mtu": 1450\n}')
+        assert (err.line, err.column) == (3, 3)
+        assert "comma is missing" in err.hint
 
     def test_single_quotes(self):
-        with pytest.raises(DaemonJsonError) as info:
-            parse_daemon_json("{'bip': '10.0.0.1/24'}")
-        assert "double quotes" in info.value.hint
+        err = daemon_json_error("{'bip': '10.0.0.1/24'}")
+        assert "double quotes" in err.hint
 
     def test_error_without_known_hint(self):
-        with pytest.raises(DaemonJsonError) as info:
-            parse_daemon_json('{"bip" "10.0.0.1/24"}')
-        assert info.value.hint is None
-        assert "(hint" not in str(info.value)
-        assert "Expecting ':' delimiter at line 1, column 8" in str(info.value)
+        err = daemon_json_error('{"bip" "10.0.0.1/24"}')
+        assert err.hint is None
+        assert "(hint" not in str(err)
+        assert "Expecting ':' delimiter at line 1, column 8" in str(err)
 
     @pytest.mark.parametrize("src", ["", "\n", "  \n\t\n"])
     def test_empty_file_is_empty_config(self, src):
@@ -175,18 +171,16 @@ class TestParseDaemonJson:
         assert parse_daemon_json(b'{"bip": "10.0.0.1/24"}') == {"bip": "10.0.0.1/24"}
 
     def test_not_utf8(self):
-        with pytest.raises(DaemonJsonError) as info:
-            parse_daemon_json(b'{"bip": "\xff"}', "/etc/docker/daemon.json")
-        assert "not UTF-8" in str(info.value)
-        assert info.value.line is None
+        err = daemon_json_error(b'{"bip": "\xff"}', "/etc/docker/daemon.json")
+        assert "not UTF-8" in str(err)
+        assert err.line is None
 
     @pytest.mark.parametrize("src, kind", [("[]", "list"), ('"x"', "str"), ("42", "int"), ("null", "NoneType")])
     def test_not_an_object(self, src, kind):
-        with pytest.raises(DaemonJsonError) as info:
-            parse_daemon_json(src)
-        assert info.value.line is None and info.value.column is None
-        assert "must contain a JSON object" in str(info.value)
-        assert kind in str(info.value)
+        err = daemon_json_error(src)
+        assert err.line is None and err.column is None
+        assert "must contain a JSON object" in str(err)
+        assert kind in str(err)
 
     def test_error_is_a_value_error(self):
         assert issubclass(DaemonJsonError, HostFactsError)
