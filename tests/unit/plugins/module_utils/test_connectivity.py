@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.crosshost.docker.plugins.module_utils import _connectivity as cx
 from ansible_collections.crosshost.docker.tests.unit import helpers
 
+
 def fixture(name):
     return helpers.fixture_text("connectivity", name)
 

@@ -48,6 +48,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._host_facts impor
 )
 from ansible_collections.crosshost.docker.tests.unit import helpers
 
+
 def text(name):
     return helpers.fixture_text("host_facts", name)
 

@@ -6,6 +6,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils import _iptables 
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import BackendError, IptablesError
 from ansible_collections.crosshost.docker.tests.unit import helpers
 
+
 def fixture(*parts):
     return helpers.fixture_text(*parts)
 

@@ -109,8 +109,7 @@ def host(tmp_path, monkeypatch):
 
 
 def run_module(capsys, tmp_path, args, check=False, diff=False):
-    args = dict(args, persist_dir=str(tmp_path / "persist"), daemon_json_path=str(tmp_path / "daemon.json"),
-)
+    args = dict(args, persist_dir=str(tmp_path / "persist"), daemon_json_path=str(tmp_path / "daemon.json"))
     return helpers.run_module(capsys, mod.main, args, check=check, diff=diff)
 
 
