@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import json
 import os
 import re
 import socketserver
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +33,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.crosshost.docker.plugins.module_utils import _docker_api
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # The consul role's settings as it hands them to consul_settings / check_settings: an archive install
 # of 1.20.2 on amd64, ACLs on, TLS off. No gossip key and no checksum: each test file sets its own.
@@ -58,6 +61,25 @@ def fixture_text(*parts):
 
 def fixture_json(*parts):
     return json.loads(fixture_text(*parts))
+
+
+def load_script(name, *path):
+    """A script of the repository that is not part of the collection (benchmarks/, lab/), imported
+    from its path (relative to the repository root) as module ``name``."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, *path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_bench(monkeypatch):
+    """benchmarks/bench.py as a module. It puts benchmarks/ first on sys.path to import benchlib:
+    sys.path is put back after the test, and that benchlib module is forgotten."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    try:
+        return load_script("crosshost_bench", "benchmarks", "bench.py")
+    finally:
+        sys.modules.pop("benchlib", None)
 
 
 def per_host(key):

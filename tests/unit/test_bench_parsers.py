@@ -5,16 +5,13 @@ the json callback's recap. Inputs are real outputs captured on a lab (trimmed wh
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
-import os
 
 import pytest
 
-_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "benchlib.py")
-_spec = importlib.util.spec_from_file_location("crosshost_benchlib", _PATH)
-benchlib = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(benchlib)
+from ansible_collections.crosshost.docker.tests.unit import helpers
+
+benchlib = helpers.load_script("crosshost_benchlib", "benchmarks", "benchlib.py")
 
 # iperf3 3.12 -J, container to container over direct routes (start/intervals/streams trimmed).
 IPERF_OK = json.dumps({

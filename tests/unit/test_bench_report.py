@@ -4,23 +4,11 @@
 chart (a real PNG through matplotlib's Agg backend) and the whole report from a saved results document."""
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
-_HERE = os.path.dirname(__file__)
-_BENCH = os.path.join(_HERE, "..", "..", "benchmarks")
-
-
-def _load(name, filename):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(_BENCH, filename))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-benchlib = _load("crosshost_benchlib", "benchlib.py")
+benchlib = helpers.load_script("crosshost_benchlib", "benchmarks", "benchlib.py")
 
 
 def scheme(key, title, target, base, got, **extra):
@@ -123,11 +111,7 @@ def test_chart_without_any_throughput(tmp_path):
 
 def test_whole_report_from_saved_results(tmp_path, monkeypatch):
     """bench.py renders docs from a results document (what `--render FILE` does): tables, notes, machine."""
-    monkeypatch.setattr(sys, "path", list(sys.path))  # bench.py puts benchmarks/ first to import benchlib
-    try:
-        bench = _load("crosshost_bench", "bench.py")
-    finally:
-        sys.modules.pop("benchlib", None)
+    bench = helpers.load_bench(monkeypatch)
     data = {"date": "2026-11-23 18:00 UTC", "duration_s": 512.0,
             "settings": {"seconds": 5, "reps": 3, "pings": 100, "tcp": 1000, "schemes": ["direct", "macvlan", "swarm", "kv"]},
             "machine": {"cpu": "AMD EPYC", "cpus": 2, "virtualization": "KVM guest", "memory_gib": 23.5, "os": "Debian 12",

@@ -3,25 +3,16 @@
 """`make bench`, settings: the BENCH_* knobs, their defaults and the messages for bad values."""
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 
 import pytest
 
-_BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks")
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 
 @pytest.fixture(name="bench")
 def fixture_bench(monkeypatch):
-    monkeypatch.setattr(sys, "path", list(sys.path))  # bench.py puts benchmarks/ first to import benchlib
-    spec = importlib.util.spec_from_file_location("crosshost_bench", os.path.join(_BENCH, "bench.py"))
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop("benchlib", None)
-    return module
+    return helpers.load_bench(monkeypatch)
 
 
 def test_defaults(bench):

@@ -3,17 +3,14 @@
 """`make bench`, pure parts: median, percentiles, ratios, spread, the interleaving order and the verdicts."""
 from __future__ import annotations
 
-import importlib.util
-import os
 import random
 import statistics
 
 import pytest
 
-_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "benchlib.py")
-_spec = importlib.util.spec_from_file_location("crosshost_benchlib", _PATH)
-benchlib = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(benchlib)
+from ansible_collections.crosshost.docker.tests.unit import helpers
+
+benchlib = helpers.load_script("crosshost_benchlib", "benchmarks", "benchlib.py")
 
 
 @pytest.mark.parametrize("values, expected", [

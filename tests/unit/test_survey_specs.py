@@ -21,13 +21,14 @@ The AWX functions here are also used by tests/integration/test_awx_runner.py to 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import re
 
 import pytest
 import yaml
+
+from ansible_collections.crosshost.docker.tests.unit import helpers
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AWX_DOCS = os.path.join(REPO, "docs", "awx")
@@ -247,9 +248,7 @@ def inventory_set_variables():
             if name.endswith((".yml", ".yaml")):
                 with open(os.path.join(root, name)) as f:
                     found |= set(re.findall(r"^\s*((?:direct_route|macvlan|overlay)_[a-z_]+):", f.read(), re.M))
-    spec = importlib.util.spec_from_file_location("crosshost_lab", os.path.join(REPO, "lab", "lab.py"))
-    lab = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(lab)
+    lab = helpers.load_script("crosshost_lab", "lab", "lab.py")
 
     class Cfg:
         name, dir = "lab", "/nonexistent"

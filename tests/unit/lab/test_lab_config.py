@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import glob
-import importlib.util
 import os
 
 import pytest
 import yaml
 
-_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "lab", "lab.py")
-_spec = importlib.util.spec_from_file_location("crosshost_lab", _PATH)
-lab = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(lab)
+from ansible_collections.crosshost.docker.tests.unit import helpers
+
+lab = helpers.load_script("crosshost_lab", "lab", "lab.py")
 
 
 def test_defaults():
@@ -70,7 +68,7 @@ def test_inventory_file_and_script_agree(tmp_path):
     # Every role that starts probe containers gets the lab's image (the hosts cannot pull busybox).
     # Found in the roles' defaults, so that a new role's probe image cannot be forgotten.
     probe_vars = set()
-    for defaults in glob.glob(os.path.join(os.path.dirname(_PATH), "..", "roles", "*", "defaults", "main.yml")):
+    for defaults in glob.glob(os.path.join(helpers.REPO, "roles", "*", "defaults", "main.yml")):
         with open(defaults) as f:
             probe_vars |= {k for k in yaml.safe_load(f) or {} if k == "verify_image" or k.endswith("_verify_image")}
     assert {"direct_route_verify_image", "macvlan_verify_image", "overlay_verify_image", "verify_image"} <= probe_vars

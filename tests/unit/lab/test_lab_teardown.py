@@ -6,17 +6,15 @@ The lab itself is tested in tests/integration (test_lab_safety.py, test_probe_hy
 finding rules run against real processes this test starts and ends itself, by PID."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import time
 
 import pytest
 
-_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "lab", "lab.py")
-_spec = importlib.util.spec_from_file_location("crosshost_lab_teardown", _PATH)
-lab = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(lab)
+from ansible_collections.crosshost.docker.tests.unit import helpers
+
+lab = helpers.load_script("crosshost_lab_teardown", "lab", "lab.py")
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="a network namespace of its own needs root")
 
