@@ -22,7 +22,6 @@ from ansible_collections.crosshost.docker.plugins.modules import connectivity as
 from ansible_collections.crosshost.docker.tests.unit import helpers
 
 pytestmark = pytest.mark.skipif(not mod.HAS_DOCKER, reason="the docker Python SDK is not installed")
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "connectivity")
 IPUTILS = 'echo "ping from iputils 20221126"'
 
 
@@ -279,7 +278,7 @@ def earlier_run(host):
     write_state("reused", {"pid": 9300, "starttime": 777, "port": 5000, "netns": 42, "address": "10.0.0.6"})
     host.named[9400] = 4026539999
     host.client.container("app", ours=False)
-    host.save.write_text(open(os.path.join(FIXTURES, "iptables_save_20.10.txt")).read().replace("cap-h1", "old-a"))
+    host.save.write_text(helpers.fixture_text("connectivity", "iptables_save_20.10.txt").replace("cap-h1", "old-a"))
 
 
 def test_started_with_prune_removes_what_earlier_runs_left(capsys, host):
@@ -346,7 +345,7 @@ def test_started_with_peers_adds_count_rules_once(capsys, host):
            "--comment crosshost-connectivity:cap-h3:arrived" in added
     assert "add 17 count rules (2 peers)" in result["actions"]
     # the same rules are there already (h3's real iptables-save): nothing is added again
-    host.save.write_text(open(os.path.join(FIXTURES, "iptables_save_28_raw_drop.txt")).read())
+    host.save.write_text(helpers.fixture_text("connectivity", "iptables_save_28_raw_drop.txt"))
     host.iptables_log.unlink()
     result = run_module(capsys, {"name": "cap-h3", "peers": peers, "image": "local/probe:latest"})
     assert host.iptables() == [] and not any("count rules" in a for a in result["actions"])
@@ -441,7 +440,7 @@ def test_tested_snat_and_names(capsys, host, monkeypatch):
 
 def test_absent_reads_the_evidence_then_removes_what_is_ours(capsys, host):
     host.client.container("cap-h3", address="10.0.2.2")
-    host.save.write_text(open(os.path.join(FIXTURES, "iptables_save_28_raw_drop.txt")).read())
+    host.save.write_text(helpers.fixture_text("connectivity", "iptables_save_28_raw_drop.txt"))
     os.makedirs(mod.RUN_DIR)
     pl_state = {"pid": 9100, "starttime": 777, "port": 5000, "address": "10.0.2.2"}
     host.alive.add(9100)

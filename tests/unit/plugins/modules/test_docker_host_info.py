@@ -21,7 +21,7 @@ import yaml
 from ansible_collections.crosshost.docker.plugins.modules import docker_host_info as mod
 from ansible_collections.crosshost.docker.tests.unit import helpers
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "host_facts")
+FIXTURES = os.path.join(helpers.FIXTURES, "host_facts")  # read by the fake ip and iptables-save scripts
 # Tests that reach the Docker SDK (connection attempts, fake daemon). ansible-test units installs
 # tests/unit/requirements.txt; without the SDK these are skipped, the rest still runs.
 needs_sdk = pytest.mark.skipif(not mod.HAS_DOCKER, reason="the docker Python SDK is not installed")
