@@ -12,6 +12,11 @@ Tests import collection code the way ansible-test requires
 * a plain checkout (e.g. /work/main): make a temporary ``ansible_collections/crosshost/docker``
   symlink to the repository root, outside the tree (a link inside it would make tools that walk
   the tree loop), and remove it at exit.
+
+Then the fixtures every unit test may use: two autouse ones (``_module_side_process``,
+``_fresh_warnings``), ``fake_bin`` (fake commands for get_bin_path), ``fake_dockerd`` (a Docker API
+on a unix socket) and, for filter plugin tests that set ``FILTER_PLUGIN``, ``loaded``, ``filters`` and
+``filter_error``. Plain helpers (run_module, FakeDockerd, FakeAPIClient, FakeRun, ...) are in helpers.py.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import contextlib
 import importlib
 import os
 import shutil
+import stat
 import sys
 import tempfile
 
@@ -60,6 +66,11 @@ _make_importable()
 
 import pytest  # noqa: E402
 
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.common import warnings as _warnings  # noqa: E402
+
+from ansible_collections.crosshost.docker.tests.unit.helpers import filter_plugins, serving  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def _module_side_process():
@@ -81,8 +92,6 @@ def _module_side_process():
 @pytest.fixture(autouse=True)
 def _fresh_warnings():
     """ansible-core keeps module warnings in a process-wide dict: every test starts with it empty."""
-    from ansible.module_utils.common import warnings as _warnings
-
     saved = dict(_warnings._global_warnings)
     _warnings._global_warnings.clear()
     yield
@@ -96,10 +105,6 @@ def fake_bin(tmp_path, monkeypatch):
 
     ``fake_bin(name, script)`` writes an executable ``#!/bin/sh`` script and returns its path.
     """
-    import stat
-
-    from ansible.module_utils.basic import AnsibleModule
-
     bindir = tmp_path / "bin"
     bindir.mkdir()
 
@@ -126,8 +131,6 @@ def fake_bin(tmp_path, monkeypatch):
 def fake_dockerd(tmp_path):
     """``fake_dockerd(server_class)`` -> (server, "unix://<socket>"): a helpers.FakeDockerd subclass
     served on a socket in tmp_path for the test."""
-    from ansible_collections.crosshost.docker.tests.unit.helpers import serving
-
     with contextlib.ExitStack() as stack:
         def start(server_class):
             path = str(tmp_path / "docker.sock")
@@ -139,8 +142,6 @@ def fake_dockerd(tmp_path):
 def fixture_loaded(request):
     """(plugin module, AnsibleFilterError) for the test file's ``FILTER_PLUGIN`` (a filter plugin's
     name), imported with the controller flag put back afterwards (see helpers.filter_plugins)."""
-    from ansible_collections.crosshost.docker.tests.unit.helpers import filter_plugins
-
     with filter_plugins(request.module.FILTER_PLUGIN) as (plugins, filter_error):
         yield plugins[0], filter_error
 
