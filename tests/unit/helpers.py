@@ -5,9 +5,12 @@
 
 Imported as ``ansible_collections.crosshost.docker.tests.unit.helpers``:
 
-* ``fixture_text`` / ``fixture_json``: the files of tests/unit/fixtures;
+* ``fixture_text`` / ``fixture_json``: the files of tests/unit/fixtures; ``CONSUL_SETTINGS``;
+* ``load_script`` / ``load_bench``: the lab and benchmark scripts, which are not collection code;
+* ``per_host`` / ``failure``: one-line helpers of the planner tests;
 * ``run_module``: a module's main() with its arguments, the result as a dict;
 * ``filter_plugins``: import filter plugins (controller code) and put the controller flag back;
+* ``FakeRun``: a command runner as the adapters take it (iptables, systemctl, ...);
 * ``FakeDockerd``: a Docker API on a unix socket (GET only) that a test's subclass answers;
 * ``FakeAPIClient``: what the fake ``docker.APIClient`` objects share.
 """
