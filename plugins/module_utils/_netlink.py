@@ -11,7 +11,7 @@ from __future__ import annotations
 
 try:
     from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.netlink.exceptions import NetlinkError  # noqa: F401  pylint: disable=unused-import  (for the adapters)
     HAS_PYROUTE2 = True
     PYROUTE2_IMPORT_ERROR = None
 except ImportError as e:  # the import sanity test and hosts without pyroute2
