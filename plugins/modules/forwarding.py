@@ -255,6 +255,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, PersistError, PlanError, fail
 from ansible_collections.crosshost.docker.plugins.module_utils._files import write_atomic
 from ansible_collections.crosshost.docker.plugins.module_utils._sysctl import (
     SysctlError,
@@ -332,10 +333,7 @@ def file_diff(path, before, after):
 
 def run_absent(module, path):
     text = read_file(module, path)
-    try:
-        remove, keys = plan_absent(text, path)
-    except SysctlError as exc:
-        module.fail_json(msg=str(exc))
+    remove, keys = plan_absent(text, path)
     runtime = {}
     for key in keys:
         try:
@@ -403,29 +401,30 @@ def main():
         ),
         supports_check_mode=True,
     )
+    try:
+        run(module)
+    except CrosshostError as err:
+        fail(module, err)
+
+
+def run(module):
+    """main() once the options are parsed: check the file, plan, apply (check mode stops before), exit."""
     params = module.params
     path = params["file"]
     problem = check_file_path(path)
     if problem is None and os.path.realpath(path) == "/etc/sysctl.conf":
         problem = "file %s resolves to /etc/sysctl.conf, which this module never writes" % path
     if problem:
-        module.fail_json(msg=problem)
+        raise PlanError(problem)
 
     if params["state"] == "absent":
         run_absent(module, path)
 
-    try:
-        entries = desired_entries(params["ip_forward"], params["interfaces"], params["interface_forwarding"],
-                                  params["extra"])
-    except SysctlError as exc:
-        module.fail_json(msg=str(exc))
-
+    entries = desired_entries(params["ip_forward"], params["interfaces"], params["interface_forwarding"],
+                              params["extra"])
     text = read_file(module, path) if params["persist"] else None
-    try:
-        runtime = dict((key, read_value(key)) for key, _value in entries)
-        planned = plan(entries, runtime, list_interfaces(), text, params["missing_interfaces"], params["persist"], path)
-    except SysctlError as exc:
-        module.fail_json(msg=str(exc))
+    runtime = dict((key, read_value(key)) for key, _value in entries)
+    planned = plan(entries, runtime, list_interfaces(), text, params["missing_interfaces"], params["persist"], path)
 
     before = planned["runtime_before"]
     if module.check_mode:
@@ -436,8 +435,8 @@ def main():
             try:
                 write_file(module, path, planned["file_after"])
             except OSError as exc:
-                module.fail_json(msg="cannot write %s: %s (runtime values were set)" % (path, to_native(exc)),
-                                 exception=traceback.format_exc())
+                raise PersistError("cannot write %s: %s (runtime values were set)" % (path, to_native(exc)),
+                                   exception=traceback.format_exc()) from exc
 
     after = dict((key, value) for key, value in after.items() if value is not None)
     changes = [{"key": key, "before": before[key], "after": after[key]}
