@@ -28,8 +28,10 @@ from __future__ import annotations
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _forward_rules as fr
 from ansible_collections.crosshost.docker.plugins.module_utils import _persist as persist
+from ansible_collections.crosshost.docker.plugins.module_utils._diff import DiffTracker
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, IptablesError, fail
-from ansible_collections.crosshost.docker.plugins.module_utils._iptables import Iptables, module_runner
+from ansible_collections.crosshost.docker.plugins.module_utils._iptables import Iptables
+from ansible_collections.crosshost.docker.plugins.module_utils._runner import module_runner
 
 
 class Adapters(object):
@@ -137,11 +139,9 @@ class Job(object):
     def report(self, module):
         """Warnings, and the diff in diff mode. True when there is something to apply (not check mode)."""
         if module._diff:
-            before = fr.describe(self.cur) + self.diff_extra[0]
-            after = fr.describe(self.after_view()) + self.diff_extra[1]
-            files_before, files_after = self.files.diff()
-            self.result["diff"] = dict(before=before + files_before, after=after + files_after,
-                                       before_header="iptables (ours)", after_header="iptables (ours)")
+            diff = DiffTracker("iptables (ours)").add(fr.describe(self.cur), fr.describe(self.after_view()))
+            diff.add(*self.diff_extra).add(*self.files.diff())
+            self.result["diff"] = diff.result()
         for text in self.warnings:
             module.warn(text)
         return self.changed and not module.check_mode

@@ -37,6 +37,7 @@ import re
 import shlex
 
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import IptablesError
+from ansible_collections.crosshost.docker.plugins.module_utils._runner import module_runner
 
 RESTORE_WAIT_SINCE = (1, 6, 2)  # iptables-restore -w/--wait (legacy); the nf_tables variants accept it always
 
@@ -197,15 +198,6 @@ def raw_drops(parsed):
 
 # --------------------------------------------------------------------------------------------
 # The adapter
-
-def module_runner(module):
-    """AnsibleModule.run_command as ``run(argv, data=None)`` (data passed as is, no newline added)."""
-    def run(argv, data=None):
-        if data is None:
-            return module.run_command(argv)
-        return module.run_command(argv, data=data, binary_data=True)
-    return run
-
 
 class Iptables(object):
     """iptables, iptables-save and iptables-restore through one runner. See the module docstring."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 try:
     from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError  # noqa: F401  pylint: disable=unused-import  (for the adapters)
+    # NetlinkError is for the adapters that import it from here.
+    from pyroute2.netlink.exceptions import NetlinkError  # noqa: F401  pylint: disable=unused-import
     HAS_PYROUTE2 = True
     PYROUTE2_IMPORT_ERROR = None
 except ImportError as e:  # the import sanity test and hosts without pyroute2

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.crosshost.docker.plugins.module_utils._diff import files_text
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import PersistError
 from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text, write_atomic
 from ansible_collections.crosshost.docker.plugins.module_utils._systemd import (
@@ -104,11 +105,7 @@ class FilesPlan(object):
 
     def diff(self):
         """(before, after): for each changed path, "# PATH" then its content (or "(absent)")."""
-        before = after = ""
-        for path, content in self.changes.items():
-            before += "# %s\n%s" % (path, self.have.get(path) or "(absent)\n")
-            after += "# %s\n%s" % (path, content or "(absent)\n")
-        return before, after
+        return files_text(self.changes, self.have)
 
 
 def plan_files(want, read=read_text):

@@ -255,6 +255,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.crosshost.docker.plugins.module_utils._diff import DiffTracker, file_diff
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, PersistError, PlanError, fail
 from ansible_collections.crosshost.docker.plugins.module_utils._files import write_atomic
 from ansible_collections.crosshost.docker.plugins.module_utils._sysctl import (
@@ -320,15 +321,6 @@ def read_file(module, path):
 def write_file(module, path, text):
     """Atomically, through the collection's one writer: a new file gets 0644, an existing one keeps its mode."""
     write_atomic(path, to_bytes(text), 0o644, module=module)
-
-
-def file_diff(path, before, after):
-    return {
-        "before_header": path if before is not None else "%s (absent)" % path,
-        "after_header": path if after is not None else "%s (absent)" % path,
-        "before": before or "",
-        "after": after or "",
-    }
 
 
 def run_absent(module, path):
@@ -453,8 +445,7 @@ def run(module):
         diffs = []
         if params["persist"]:
             diffs.append(file_diff(path, planned["file_before"], planned["file_after"]))
-        diffs.append({"before_header": "runtime (/proc/sys)", "after_header": "runtime (/proc/sys)",
-                      "before": runtime_text(before), "after": runtime_text(after)})
+        diffs.append(DiffTracker("runtime (/proc/sys)").add(runtime_text(before), runtime_text(after)).result())
         result["diff"] = diffs
     module.exit_json(**result)
 

@@ -291,6 +291,7 @@ persistence:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.crosshost.docker.plugins.module_utils._diff import DiffTracker
 from ansible_collections.crosshost.docker.plugins.module_utils import _route_backend, _routes
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, PlanError, fail
 
@@ -335,10 +336,9 @@ def request_of(cls, p):
 
 
 def diff_of(p, actual, plan, extra):
-    before = _routes.describe(actual, plan["managed"]) + extra.before
-    after = _routes.describe(plan["after"], plan["managed"]) + extra.after
-    header = "route table %s" % (p["route_table_id"] or "%s (linux)" % p["linux_table"])
-    return dict(before=before, after=after, before_header=header, after_header=header)
+    diff = DiffTracker("route table %s" % (p["route_table_id"] or "%s (linux)" % p["linux_table"]))
+    diff.add(_routes.describe(actual, plan["managed"]), _routes.describe(plan["after"], plan["managed"]))
+    return diff.add(extra.before, extra.after).result()
 
 
 def main():
