@@ -303,6 +303,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._daemon_json impo
     validate_support,
 )
 from ansible_collections.crosshost.docker.plugins.module_utils._files import write_atomic
+from ansible_collections.crosshost.docker.plugins.module_utils._diff import DiffTracker
 from ansible_collections.crosshost.docker.plugins.module_utils._engine import (
     Dockerd,
     find_dockerd,
@@ -470,8 +471,7 @@ def apply(module):
 
     result["changed"] = content_changed or mode_changed
     if module._diff:
-        result["diff"] = dict(before=plan["before_text"], after=plan["after_text"],
-                              before_header=path, after_header=path)
+        result["diff"] = DiffTracker(path).add(plan["before_text"], plan["after_text"]).result()
 
     if result["changed"] and not module.check_mode:
         try:

@@ -237,6 +237,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _link_netlink as nl
 from ansible_collections.crosshost.docker.plugins.module_utils import _links
+from ansible_collections.crosshost.docker.plugins.module_utils._diff import DiffTracker
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, fail
 from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text, write_text
 from ansible_collections.crosshost.docker.plugins.module_utils._netconf import Nmcli
@@ -332,14 +333,6 @@ def ifupdown_changes(module, spec):
                                            "a second one. Put the mtu/promisc settings into that stanza instead"
                                            % (other, spec["name"]))
     return want
-
-
-def file_diff(changes):
-    before = after = ""
-    for path in sorted(changes):
-        before += "# %s\n%s" % (path, read_text(path) or "(absent)\n")
-        after += "# %s\n%s" % (path, changes[path] or "(absent)\n")
-    return before, after
 
 
 def nm_plan(spec, nm):
@@ -469,11 +462,9 @@ def manage(module, result):
         changed = bool(plan["ops"] or files or nm_cmds)
         result["changed"] = changed
         if module._diff:
-            fb, fa = file_diff(files)
-            header = "link %s" % spec["name"]
-            result["diff"] = dict(before=_links.diff_text(actual) + fb + nm_text[0],
-                                  after=_links.diff_text(future) + fa + nm_text[1],
-                                  before_header=header, after_header=header)
+            wanted = dict((path, files[path]) for path in sorted(files))
+            diff = DiffTracker("link %s" % spec["name"]).add(_links.diff_text(actual), _links.diff_text(future))
+            result["diff"] = diff.add_files(wanted, dict((path, read_text(path)) for path in wanted)).add(*nm_text).result()
         if module.check_mode or not changed:
             result["link"] = _links.describe(future)
             module.exit_json(**result)
