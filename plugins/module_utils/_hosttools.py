@@ -26,29 +26,18 @@ Python, no Ansible imports.
 from __future__ import annotations
 
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import BackendError
-from ansible_collections.crosshost.docker.plugins.module_utils._runner import module_runner
+from ansible_collections.crosshost.docker.plugins.module_utils._runner import CommandAdapter
 
 
 class HostToolError(BackendError):
     """A host tool (ip) is missing or failed."""
 
 
-class HostTools(object):
+class HostTools(CommandAdapter):
     """`ip` and `ping` through one runner. See the module docstring."""
 
-    def __init__(self, run, which=None):
-        self._run = run
-        self._which = which
-        self._paths = {}
-
-    @classmethod
-    def for_module(cls, module):
-        return cls(module_runner(module), module.get_bin_path)
-
     def path(self, name):
-        if name not in self._paths:
-            self._paths[name] = self._which(name) if self._which else name
-        return self._paths[name]
+        return self.lookup(name)
 
     def _call(self, argv):
         rc, out, err = self._run(argv)

@@ -37,7 +37,7 @@ import re
 import shlex
 
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import IptablesError
-from ansible_collections.crosshost.docker.plugins.module_utils._runner import module_runner
+from ansible_collections.crosshost.docker.plugins.module_utils._runner import CommandAdapter, module_runner  # noqa: F401  pylint: disable=unused-import
 
 RESTORE_WAIT_SINCE = (1, 6, 2)  # iptables-restore -w/--wait (legacy); the nf_tables variants accept it always
 
@@ -199,29 +199,21 @@ def raw_drops(parsed):
 # --------------------------------------------------------------------------------------------
 # The adapter
 
-class Iptables(object):
+class Iptables(CommandAdapter):
     """iptables, iptables-save and iptables-restore through one runner. See the module docstring."""
 
     def __init__(self, run, which=None):
-        self._run = run
-        self._which = which
-        self._paths = {}
+        super(Iptables, self).__init__(run, which)
         self._restore_wait = None
-
-    @classmethod
-    def for_module(cls, module):
-        return cls(module_runner(module), module.get_bin_path)
 
     # -- binaries --------------------------------------------------------------------------------
     def path(self, name="iptables", required=True):
         """The binary's path (the bare name without `which`); IptablesError when required and missing."""
-        if name not in self._paths:
-            self._paths[name] = self._which(name) if self._which else name
-        if required and not self._paths[name]:
+        if required and not self.lookup(name):
             exc = IptablesError("%s is not installed (not found on PATH, /sbin, /usr/sbin or /usr/local/sbin)" % name)
             exc.command, exc.rc, exc.output = name, None, str(exc)
             raise exc
-        return self._paths[name]
+        return self.lookup(name)
 
     def available(self, name="iptables"):
         return bool(self.path(name, required=False))

@@ -17,3 +17,23 @@ def module_runner(module):
             return module.run_command(argv)
         return module.run_command(argv, data=data, binary_data=True)
     return run
+
+
+class CommandAdapter(object):
+    """Base of the command adapters (_iptables, _systemd, _hosttools): a runner, an optional
+    ``which(name) -> path or None``, and the binaries' paths looked up once each."""
+
+    def __init__(self, run, which=None):
+        self._run = run
+        self._which = which
+        self._paths = {}
+
+    @classmethod
+    def for_module(cls, module):
+        return cls(module_runner(module), module.get_bin_path)
+
+    def lookup(self, name):
+        """The binary's path (the bare name when there is no `which`), or None when it is missing."""
+        if name not in self._paths:
+            self._paths[name] = self._which(name) if self._which else name
+        return self._paths[name]

@@ -41,7 +41,7 @@ import os
 import shutil
 
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import PersistError
-from ansible_collections.crosshost.docker.plugins.module_utils._runner import module_runner
+from ansible_collections.crosshost.docker.plugins.module_utils._runner import CommandAdapter
 
 SYSTEMD_RUN_DIR = "/run/systemd/system"
 
@@ -56,26 +56,15 @@ def running(which=None, run_dir=SYSTEMD_RUN_DIR):
     return os.path.isdir(run_dir) and which("systemctl") is not None
 
 
-class Systemd(object):
+class Systemd(CommandAdapter):
     """systemctl, journalctl and service commands through one runner. See the module docstring."""
-
-    def __init__(self, run, which=None):
-        self._run = run
-        self._which = which
-        self._paths = {}
-
-    @classmethod
-    def for_module(cls, module):
-        return cls(module_runner(module), module.get_bin_path)
 
     # -- binaries --------------------------------------------------------------------------------
     def path(self, name="systemctl", required=False):
         """The binary's path (the bare name without `which`); None when missing, SystemdError if required."""
-        if name not in self._paths:
-            self._paths[name] = self._which(name) if self._which else name
-        if required and not self._paths[name]:
+        if required and not self.lookup(name):
             raise SystemdError("%s is not installed (not found on PATH)" % name)
-        return self._paths[name]
+        return self.lookup(name)
 
     def _systemctl(self):
         return self.path("systemctl") or "systemctl"
