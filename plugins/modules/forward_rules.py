@@ -97,8 +97,18 @@ options:
     type: str
     choices: [present, absent]
     default: present
+extends_documentation_fragment:
+  - crosshost.docker.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is changed; the rules, the policy and the files that would change are reported.
+  diff_mode:
+    support: full
+    details:
+      - Our chains and jumps, the FORWARD policy and our boot files, before and after.
 notes:
-  - Check mode and diff mode are supported. Diff mode shows our chains and jumps before and after.
   - Run it after dockerd has started with the final daemon.json (for example after the handlers of
     M(crosshost.docker.daemon_json) have run). It needs the C(DOCKER-USER) chain, which Docker creates.
 requirements:

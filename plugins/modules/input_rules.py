@@ -54,8 +54,18 @@ options:
     type: str
     choices: [present, absent]
     default: present
+extends_documentation_fragment:
+  - crosshost.docker.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is changed; the rules and the files that would change are reported.
+  diff_mode:
+    support: full
+    details:
+      - Our chain, its jump and our boot files, before and after.
 notes:
-  - Check mode and diff mode are supported.
   - IPv4 only (iptables), with the C(iptables) found on C(PATH).
 requirements:
   - iptables, iptables-save and iptables-restore on the host

@@ -109,9 +109,18 @@ options:
     type: str
     choices: [auto, networkd, ifupdown, nm, none]
     default: auto
+extends_documentation_fragment:
+  - crosshost.docker.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is changed; what would change is reported.
+  diff_mode:
+    support: full
+    details:
+      - The link's attributes before and after, and the text of the persistence files.
 notes:
-  - Check mode and diff mode are supported. The diff shows the link's attributes before and after and the text of
-    the persistence files.
   - IPv4 only. Needs root (CAP_NET_ADMIN).
   - One link per task; loop over the task for several.
 requirements:
