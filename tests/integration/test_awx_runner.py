@@ -34,6 +34,9 @@ ansible_runner = pytest.importorskip("ansible_runner")
 endpoint = aws_tests.endpoint  # the moto_server fixture (module scope: started once, stopped by its PID)
 clean_env = aws_tests.clean_env
 
+# The survey checks import the unit tests' helpers as part of the collection: put it on the path.
+if collections_path() not in sys.path:
+    sys.path.insert(0, collections_path())
 _spec = importlib.util.spec_from_file_location("awx_survey", os.path.join(REPO, "tests", "unit", "test_survey_specs.py"))
 awx = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(awx)
