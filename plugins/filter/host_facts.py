@@ -38,7 +38,7 @@ def host_facts(hosts, hostvars, paths, required=None, as_list=False):
                                  "{field: path}, not %r" % (paths,))
     if single and as_list:
         raise AnsibleFilterError("host_facts: as_list needs paths as a dict {field: path}, to name the fields")
-    want = "value" if single and required else required
+    want = ("value" if required else None) if single else required
     if want is not None and want not in fields:
         raise AnsibleFilterError("host_facts: required=%r is not one of the fields %s" % (required, sorted(fields)))
     gathered = []

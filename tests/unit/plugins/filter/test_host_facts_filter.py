@@ -27,6 +27,7 @@ def test_one_path_gives_a_value_per_host_and_none_where_absent():
         "h1": "10.0.0.0/24", "h2": "10.0.1.0/24", "h3": None}
     assert host_facts(["h1", "h2", "h3"], HOSTVARS, "__host.bridge", required=True) == {
         "h1": "10.0.0.0/24", "h2": "10.0.1.0/24"}
+    assert host_facts(["h3"], HOSTVARS, "__host.bridge", required=False) == {"h3": None}
 
 
 def test_fields_as_dict_and_as_list():
