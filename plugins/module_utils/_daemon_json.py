@@ -61,6 +61,9 @@ __all__ = [
     "render",
     "validate_support",
     "clean_validate_output",
+    "parse_record",
+    "record_original",
+    "plan_restore",
 ]
 
 
@@ -492,4 +495,102 @@ def plan_daemon_json(text, set_values=None, remove=None, purge=False, engine=Non
         "reload_sufficient": reload_sufficient,
         "before_text": before_text if before_text is not None else "",
         "after_text": after_text if after_text is not None else "",
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# the original values of the keys we own, and putting them back
+
+RECORD_VERSION = 1
+
+
+def parse_record(text, path="record"):
+    """A record file's content (text, or None when there is none) as a dict, or None."""
+    if text is None:
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        raise DaemonJsonPlanError("%s is not the JSON record of daemon.json's original keys (%s): move it away and "
+                                  "restore daemon.json by hand from its backup files" % (path, exc))
+    if (not isinstance(record, dict) or not isinstance(record.get("keys"), dict)
+            or not (record.get("text") is None or isinstance(record.get("text"), str))):
+        raise DaemonJsonPlanError("%s is not a record of daemon.json's original keys written by this module: move it "
+                                  "away and restore daemon.json by hand from its backup files" % path)
+    return record
+
+
+def record_original(record, text, keys):
+    """The record of what daemon.json held before this collection first changed `keys`.
+
+    `record` is the existing record (dict) or None, `text` the current daemon.json (str or None
+    when missing), `keys` the top-level keys about to change. The first record keeps the whole
+    file's text (for a byte-identical restore); later records only add keys not recorded yet, with
+    their value as it is now (which is still the original, since only we change our keys).
+    Returns (new record, the keys added); the record is unchanged when nothing was added.
+    """
+    current = parse_daemon_json(text) if text is not None else {}
+    if record is None:
+        record = {"version": RECORD_VERSION, "text": text, "keys": {}}
+    else:
+        record = {"version": record.get("version", RECORD_VERSION), "text": record.get("text"),
+                  "keys": dict(record["keys"])}
+    added = []
+    for key in keys:
+        if key in record["keys"]:
+            continue
+        entry = {"present": key in current}
+        if key in current:
+            entry["value"] = _copy(current[key])
+        record["keys"][key] = entry
+        added.append(key)
+    return record, added
+
+
+def plan_restore(text, record, path="daemon.json", indent=None):
+    """What daemon.json becomes when the recorded keys get their original values back.
+
+    When the result holds exactly the original keys and values, the original text comes back byte
+    for byte (``byte_identical``); a file that did not exist and would be empty is deleted
+    (``delete``). Otherwise only our keys change (key for key) and the file keeps the others'
+    changes. Returns the same fields as plan_daemon_json, plus restored_keys, byte_identical and
+    delete.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    before = None if text is None else parse_daemon_json(text, path)
+    current = before or {}
+    after = _copy(current)
+    for key, entry in record["keys"].items():
+        if entry.get("present"):
+            after[key] = _copy(entry.get("value"))
+        else:
+            after.pop(key, None)
+    original_text = record.get("text")
+    original = None if original_text is None else parse_daemon_json(original_text, "the recorded original of %s" % path)
+    delete = byte_identical = False
+    if original_text is None and not after:
+        after_text, delete, byte_identical = None, text is not None, True
+    elif original is not None and same(after, original):
+        after_text, byte_identical = original_text, True
+    else:
+        after_text = render(after, detect_indent(text) if indent is None else indent)
+    paths = _changes(current, after)
+    top = _top_level(paths, current, after)
+    restart_required, reload_sufficient = classify_reload(top)
+    return {
+        "before": before,
+        "after": after,
+        "changed": delete or (after_text is not None and after_text != text),
+        "changed_keys": [".".join(keys) for keys in paths],
+        "restored_keys": sorted(record["keys"]),
+        "top_level": top,
+        "errors": [],
+        "warnings": [],
+        "restart_required": restart_required,
+        "reload_sufficient": reload_sufficient,
+        "before_text": text if text is not None else "",
+        "after_text": after_text if after_text is not None else "",
+        "byte_identical": byte_identical,
+        "delete": delete,
     }

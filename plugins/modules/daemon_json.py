@@ -113,6 +113,27 @@ options:
       - The whole file is written in this style when a key changes. A file that does not change is never rewritten,
         whatever its style.
     type: int
+  original:
+    description:
+      - A record file of ours that keeps what daemon.json held before this collection first changed it, for
+        O(restore=true) to put it back later. For example V(/etc/crosshost-docker/direct_route.daemon.json).
+      - With O(set) or O(remove), before the first change the file's whole text and the original value (or absence) of
+        every top-level key this task changes are written there. Later runs only add keys not recorded yet, so the
+        record keeps the values from before the first change. Nothing is recorded when nothing changes, and nothing is
+        written in check mode.
+      - The record is written before daemon.json, so a run killed in between still restores correctly.
+      - Give each caller its own record (one per role), so that undoing one scheme leaves the keys of another alone.
+    type: path
+  restore:
+    description:
+      - Put the keys recorded in O(original) back as they were, and delete the record.
+      - When daemon.json then holds exactly the original keys and values, the original text comes back byte for byte
+        (RV(byte_identical)); a file that did not exist before is deleted when nothing else is left in it. When others
+        changed other keys meanwhile, only the recorded keys are put back (key for key) and their changes stay.
+      - Without a record there is nothing to restore and nothing changes.
+      - Needs O(original). Cannot be combined with O(set), O(remove) or O(purge).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - crosshost.docker.attributes
   - crosshost.docker.docker_host
@@ -206,6 +227,21 @@ EXAMPLES = r"""
     engine_version: 20.10.24
   check_mode: true
   become: true
+- name: Record the original values of the keys before changing them (for an undo later)
+  crosshost.docker.daemon_json:
+    set:
+      bip: 10.1.0.1/24
+      ip-masq: false
+    original: /etc/crosshost-docker/direct_route.daemon.json
+    backup: true
+  become: true
+
+- name: Undo - put the recorded keys back (the original file byte for byte when nobody else changed it)
+  crosshost.docker.daemon_json:
+    original: /etc/crosshost-docker/direct_route.daemon.json
+    restore: true
+    backup: true
+  become: true
 """
 
 RETURN = r"""
@@ -258,6 +294,23 @@ validation:
   returned: always
   type: str
   sample: "dockerd 28.5.2 --validate: configuration OK"
+recorded_keys:
+  description: Keys whose original values this task added to O(original) (empty when none, and in check mode).
+  returned: when O(original) is set and O(restore=false)
+  type: list
+  elements: str
+  sample: ["bip", "ip-masq"]
+restored_keys:
+  description: The keys O(restore) put back to their recorded values (or removed, where they were absent).
+  returned: when O(restore=true)
+  type: list
+  elements: str
+  sample: ["allow-direct-routing", "bip", "ip-masq"]
+byte_identical:
+  description: Whether O(restore) brought back the original file byte for byte (or its absence).
+  returned: when O(restore=true)
+  type: bool
+  sample: true
 path:
   description: The file (O(path)).
   returned: always
@@ -299,7 +352,11 @@ from ansible_collections.crosshost.docker.plugins.module_utils._daemon_json impo
     DaemonJsonError,
     DaemonJsonPlanError,
     clean_validate_output,
+    parse_record,
     plan_daemon_json,
+    plan_restore,
+    record_original,
+    render,
     validate_support,
 )
 from ansible_collections.crosshost.docker.plugins.module_utils._files import write_atomic
@@ -391,6 +448,8 @@ def main():
             docker_host=dict(type="str", default="unix:///var/run/docker.sock", fallback=(env_fallback, ["DOCKER_HOST"])),
             validate=dict(type="bool", default=True),
             indent=dict(type="int"),
+            original=dict(type="path"),
+            restore=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -428,8 +487,17 @@ def apply(module):
     data, old_stat = read_current(real_path)
     result = dict(changed=False, path=path, engine_version=engine_raw, engine_version_source=engine_source,
                   validated=False, validation="", changed_keys=[], restart_required=False, reload_sufficient=False)
+    record_path, record = params["original"], None
+    if record_path:
+        record_data = read_current(os.path.realpath(record_path))[0]
+        record = parse_record(None if record_data is None else to_native(record_data), record_path)
     try:
-        plan = plan_daemon_json(data, params["set"], params["remove"], params["purge"], engine, path, params["indent"])
+        if params["restore"]:
+            plan = restore_plan(params, data, record, path)
+            result.update(restored_keys=plan["restored_keys"], byte_identical=plan["byte_identical"])
+        else:
+            plan = plan_daemon_json(data, params["set"], params["remove"], params["purge"], engine, path,
+                                    params["indent"])
     except DaemonJsonError as exc:
         raise DaemonJsonPlanError("%s; the file was not changed" % exc, line=exc.line, column=exc.column, **result)
     except DaemonJsonPlanError as exc:
@@ -444,6 +512,16 @@ def apply(module):
 
     content_changed = plan["changed"]
     new_bytes = plan["after_text"].encode("utf-8")
+    new_record, record_file_changed = record, False
+    if record_path and not params["restore"]:
+        result["recorded_keys"] = []
+        if content_changed:
+            keys = list(params["set"] or {}) + [key for key, dummy in plan["top_level"]]
+            new_record, added = record_original(record, None if data is None else to_native(data), keys)
+            record_file_changed = bool(added)
+            result["recorded_keys"] = added if not module.check_mode else []
+    elif params["restore"]:
+        record_file_changed = record is not None
     target_mode = mode
     if target_mode is None:
         target_mode = stat.S_IMODE(old_stat.st_mode) if old_stat is not None else NEW_FILE_MODE
@@ -453,6 +531,8 @@ def apply(module):
     # dockerd's own check of the complete new content, before anything is written.
     if not content_changed:
         result["validation"] = "skipped: nothing to write"
+    elif plan.get("delete"):
+        result["validation"] = "skipped: the file is deleted (it did not exist before)"
     else:
         run, note = validate_support(dockerd_version or engine, params["validate"])
         if run and not dockerd:
@@ -469,24 +549,52 @@ def apply(module):
             result["validated"] = True
             result["validation"] = "%s: %s" % (label, output or "configuration OK")
 
-    result["changed"] = content_changed or mode_changed
+    if plan.get("delete"):
+        mode_changed = False
+    result["changed"] = content_changed or mode_changed or record_file_changed
     if module._diff:
         result["diff"] = DiffTracker(path).add(plan["before_text"], plan["after_text"]).result()
 
     if result["changed"] and not module.check_mode:
         try:
-            if content_changed:
+            if record_file_changed and not params["restore"]:
+                # the originals are safe before daemon.json changes: a run killed in between still restores
+                write_atomic(os.path.realpath(record_path), render(new_record).encode("utf-8"), 0o600, module=module,
+                             keep_attrs=False, fsync=True, dir_mode=NEW_DIR_MODE)
+            if plan.get("delete"):
+                if params["backup"]:
+                    result["backup_file"] = module.backup_local(real_path)
+                os.unlink(real_path)
+            elif content_changed:
                 if params["backup"] and old_stat is not None:
                     result["backup_file"] = module.backup_local(real_path)
                 # temp file, fsync, owner kept and mode set, SELinux context kept, rename, fsync the directory
                 write_atomic(real_path, new_bytes, target_mode, module=module, keep_attrs=False, fsync=True,
                              owner=(old_stat.st_uid, old_stat.st_gid) if old_stat is not None else None,
                              dir_mode=NEW_DIR_MODE)
-            else:
+            elif mode_changed:
                 os.chmod(real_path, target_mode)
+            if record_file_changed and params["restore"]:
+                os.unlink(os.path.realpath(record_path))  # last: a run killed before this restores again
         except Exception as exc:  # OSError, and backup_local raises a plain Exception
             raise PersistError("cannot write %s: %s" % (path, to_native(exc)), exception=traceback.format_exc(), **result)
     return result
+
+
+def restore_plan(params, data, record, path):
+    """The plan of restore=true; without a record, nothing to do."""
+    if not params["original"]:
+        raise DaemonJsonPlanError("restore=true needs original: the record file written by an earlier run with "
+                                  "original set, for example /etc/crosshost-docker/direct_route.daemon.json")
+    asked = [name for name in ("set", "remove") if params[name]] + (["purge"] if params["purge"] else [])
+    if asked:
+        raise DaemonJsonPlanError("restore=true puts back the recorded keys and cannot be combined with %s: run "
+                                  "those in a task of their own" % " or ".join(asked))
+    if record is None:
+        plan = plan_daemon_json(data, {}, [], False, None, path, params["indent"])
+        plan.update(restored_keys=[], byte_identical=False, delete=False)
+        return plan
+    return plan_restore(data, record, path, params["indent"])
 
 
 if __name__ == "__main__":

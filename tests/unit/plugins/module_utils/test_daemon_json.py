@@ -19,7 +19,10 @@ from ansible_collections.crosshost.docker.plugins.module_utils._daemon_json impo
     clean_validate_output,
     detect_indent,
     merge,
+    parse_record,
     plan_daemon_json,
+    plan_restore,
+    record_original,
     render,
     validate_config,
     validate_support,
@@ -442,3 +445,61 @@ def test_classify_reload_directly():
     assert classify_reload([]) == (False, False)
     assert classify_reload([("features", True)]) == (False, True)
     assert classify_reload([("labels", True)]) == (True, False)
+
+
+# ------------------------------------------------------------------ record_original / plan_restore
+
+
+def test_record_original_keeps_the_first_values_and_the_first_text():
+    record, added = record_original(None, '{"a": 1}', ["a", "b", "a"])
+    assert added == ["a", "b"] and record["text"] == '{"a": 1}'
+    assert record["keys"] == {"a": {"present": True, "value": 1}, "b": {"present": False}}
+    again, added = record_original(record, '{"a": 2, "b": 3, "c": {"x": 1}}', ["a", "c"])
+    assert added == ["c"] and again["text"] == '{"a": 1}'
+    assert again["keys"]["a"] == {"present": True, "value": 1} and again["keys"]["c"] == {"present": True, "value": {"x": 1}}
+    assert "c" not in record["keys"]  # the input record is not changed in place
+
+
+def test_record_original_of_a_missing_file():
+    record, added = record_original(None, None, ["bip"])
+    assert record["text"] is None and record["keys"] == {"bip": {"present": False}} and added == ["bip"]
+
+
+@pytest.mark.parametrize("current, original_text, keys, after_text, identical, delete", [
+    # nobody else touched the file: the original bytes
+    ('{\n  "log-level": "warn",\n  "bip": "10.1.0.1/24"\n}\n', '{"log-level":"warn"}', {"bip": {"present": False}},
+     None, True, False),
+    # the file did not exist: deleted
+    ('{\n  "bip": "10.1.0.1/24"\n}\n', None, {"bip": {"present": False}}, "", True, True),
+    # the file did not exist, somebody added a key since: kept, ours removed
+    ('{\n  "bip": "10.1.0.1/24",\n  "debug": true\n}\n', None, {"bip": {"present": False}},
+     '{\n  "debug": true\n}\n', False, False),
+    # an original value comes back, others' keys stay
+    ('{\n  "ip-masq": false,\n  "mtu": 1400\n}\n', '{"ip-masq": true}', {"ip-masq": {"present": True, "value": True}},
+     '{\n  "ip-masq": true,\n  "mtu": 1400\n}\n', False, False),
+    # an empty original file comes back empty
+    ('{"bip": "10.1.0.1/24"}', "", {"bip": {"present": False}}, None, True, False),
+])
+def test_plan_restore(current, original_text, keys, after_text, identical, delete):
+    plan = plan_restore(current, {"text": original_text, "keys": keys})
+    expected = original_text if after_text is None else after_text
+    assert plan["after_text"] == expected
+    assert plan["byte_identical"] is identical and plan["delete"] is delete and plan["changed"] is True
+
+
+def test_plan_restore_without_changes_and_of_a_missing_file():
+    plan = plan_restore('{"a": 1}', {"text": '{"a": 1}', "keys": {"bip": {"present": False}}})
+    assert plan["changed"] is False and plan["byte_identical"] is True and plan["changed_keys"] == []
+    plan = plan_restore(None, {"text": None, "keys": {"bip": {"present": False}}})
+    assert plan["changed"] is False and plan["delete"] is False
+
+
+@pytest.mark.parametrize("text", ["nope", "[]", '{"keys": []}', '{"keys": {}, "text": 3}'])
+def test_parse_record_refuses_what_we_did_not_write(text):
+    with pytest.raises(DaemonJsonPlanError, match="record"):
+        parse_record(text, "/etc/crosshost-docker/x.json")
+
+
+def test_parse_record_of_nothing():
+    assert parse_record(None) is None
+    assert parse_record('{"keys": {}, "text": null}') == {"keys": {}, "text": None}

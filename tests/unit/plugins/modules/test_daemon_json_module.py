@@ -267,3 +267,96 @@ def test_a_symlink_is_followed_and_kept(tmp_path, capsys, engine):
     link.symlink_to(real)
     assert run(capsys, {"path": str(link), "set": {"mtu": 1450}})["changed"] is True
     assert link.is_symlink() and json.loads(real.read_text()) == {"mtu": 1450}
+
+
+# ------------------------------------------------------------------ original / restore
+
+
+def test_record_then_restore_gives_the_original_bytes_back(tmp_path, capsys, engine):
+    engine("28.5.2")
+    path, record = tmp_path / "daemon.json", tmp_path / "crosshost" / "direct_route.daemon.json"
+    original = '{\n    "log-level": "warn",\n    "ip-masq": true\n}\n'  # 4-space indent: rewritten with 4 too
+    path.write_text(original)
+    first = run(capsys, {"path": str(path), "set": {"bip": "10.1.0.1/24", "ip-masq": False}, "original": str(record)})
+    assert first["changed"] is True and first["recorded_keys"] == ["bip", "ip-masq"]
+    saved = json.loads(record.read_text())
+    assert saved["text"] == original
+    assert saved["keys"] == {"bip": {"present": False}, "ip-masq": {"present": True, "value": True}}
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    # a later change of a recorded key keeps the first original; a new key is added
+    second = run(capsys, {"path": str(path), "set": {"bip": "10.2.0.1/24", "mtu": 1450}, "original": str(record)})
+    assert second["recorded_keys"] == ["mtu"]
+    assert json.loads(record.read_text())["keys"]["bip"] == {"present": False}
+    assert run(capsys, {"path": str(path), "set": {"mtu": 1450}, "original": str(record)})["changed"] is False
+
+    check = run(capsys, {"path": str(path), "original": str(record), "restore": True}, check=True, diff=True)
+    assert check["changed"] is True and check["byte_identical"] is True and record.exists()
+    assert check["diff"]["after"] == original and path.read_text() != original
+    restored = run(capsys, {"path": str(path), "original": str(record), "restore": True})
+    assert restored["changed"] is True and restored["byte_identical"] is True
+    assert restored["restored_keys"] == ["bip", "ip-masq", "mtu"] and restored["restart_required"] is True
+    assert path.read_bytes() == original.encode() and not record.exists()
+    again = run(capsys, {"path": str(path), "original": str(record), "restore": True})
+    assert again["changed"] is False and again["restored_keys"] == []
+
+
+def test_restore_keeps_keys_others_changed_meanwhile(tmp_path, capsys, engine):
+    engine("28.5.2")
+    path, record = tmp_path / "daemon.json", tmp_path / "record.json"
+    path.write_text('{"log-level": "warn"}')
+    run(capsys, {"path": str(path), "set": {"bip": "10.1.0.1/24"}, "original": str(record)})
+    config = json.loads(path.read_text())
+    config.update({"log-level": "debug", "mtu": 1400})  # someone else's changes
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    result = run(capsys, {"path": str(path), "original": str(record), "restore": True})
+    assert result["changed"] is True and result["byte_identical"] is False
+    assert json.loads(path.read_text()) == {"log-level": "debug", "mtu": 1400}
+    assert result["changed_keys"] == ["bip"] and not record.exists()
+
+
+def test_restore_deletes_a_file_that_did_not_exist(tmp_path, capsys, engine):
+    engine("28.5.2")
+    path, record = tmp_path / "docker" / "daemon.json", tmp_path / "record.json"
+    run(capsys, {"path": str(path), "set": {"bip": "10.1.0.1/24", "ip-masq": False}, "original": str(record)})
+    assert path.exists() and json.loads(record.read_text())["text"] is None
+    result = run(capsys, {"path": str(path), "original": str(record), "restore": True, "backup": True})
+    assert result["changed"] is True and result["byte_identical"] is True
+    assert not path.exists() and not record.exists()
+    assert os.path.exists(result["backup_file"])
+
+
+def test_nothing_changes_nothing_is_recorded_and_check_mode_records_nothing(tmp_path, capsys, engine):
+    engine("28.5.2")
+    path, record = tmp_path / "daemon.json", tmp_path / "record.json"
+    path.write_text('{"bip": "10.1.0.1/24"}')
+    assert run(capsys, {"path": str(path), "set": {"bip": "10.1.0.1/24"}, "original": str(record)})["changed"] is False
+    result = run(capsys, {"path": str(path), "set": {"mtu": 1450}, "original": str(record)}, check=True)
+    assert result["changed"] is True and result["recorded_keys"] == []
+    assert not record.exists() and path.read_text() == '{"bip": "10.1.0.1/24"}'
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"restore": True}, "restore=true needs original"),
+    ({"restore": True, "original": "R", "set": {"bip": "10.1.0.1/24"}}, "cannot be combined with set"),
+    ({"restore": True, "original": "R", "purge": True}, "cannot be combined with purge"),
+])
+def test_restore_refuses_incomplete_or_mixed_requests(tmp_path, capsys, engine, args, words):
+    engine("28.5.2")
+    path = tmp_path / "daemon.json"
+    path.write_text("{}")
+    args = dict(args, path=str(path))
+    if "original" in args:
+        args["original"] = str(tmp_path / "record.json")
+    result = run(capsys, args)
+    assert result["failed"] is True and words in result["msg"], result
+    assert path.read_text() == "{}"
+
+
+def test_a_damaged_record_is_refused_before_anything_changes(tmp_path, capsys, engine):
+    engine("28.5.2")
+    path, record = tmp_path / "daemon.json", tmp_path / "record.json"
+    path.write_text('{"bip": "10.1.0.1/24"}')
+    record.write_text("not json")
+    result = run(capsys, {"path": str(path), "original": str(record), "restore": True})
+    assert result["failed"] is True and str(record) in result["msg"] and "backup" in result["msg"]
+    assert path.read_text() == '{"bip": "10.1.0.1/24"}' and record.read_text() == "not json"
