@@ -58,9 +58,15 @@ Rules (each one is covered by tests/unit/plugins/module_utils/test_macvlan_plan.
   ranges overlap (the seed's collision: both IPAMs hand out the same addresses), a kept range that
   holds reserved addresses, or one that an override overlaps, fail the plan with the fix.
 * Adding a host never moves another host's slice (with ``existing`` from the hosts' facts); without
-  ``existing`` the plan is still deterministic, by position.
+  ``existing`` the plan is still deterministic, by position. Leaving a host out of ``hosts`` (a
+  retired host) frees its slice; the others keep theirs. So ``existing`` must hold every host that has
+  a network (the role reads all of them, also the hosts outside an ``--limit``): a host with a network
+  whose range is not passed could be given a slice that overlaps it.
 * ``range_prefix`` (the slice length): explicit, from the subnet's own length to /30; or by default
   the length of the kept ranges (the longest one if they differ), so adding hosts never renumbers;
+  when the free space has too few blocks of that length for the new hosts, they get the largest
+  smaller blocks that fit them all (kept ranges never move; a /30 at the least, else the plan fails
+  and names the ways out: retire a host, an explicit range_prefix, overrides, a larger subnet);
   or, on a first run, the largest slice of at most a /24 (256 addresses) such that the free part of
   the subnet has room for twice as many hosts as need one (room to grow without renumbering), and
   if that does not exist, the largest slice where they all fit. E.g. 3 hosts in a free /24 get /27s
@@ -377,7 +383,7 @@ def plan_ranges(hosts, subnet, gateway=None, range_prefix=None, reserved=None, a
     blocked = [(b[0], b[1]) for b in reserved_blocks] + taken
     if prefix is None:
         if kept:
-            prefix = max(n.prefixlen for n in kept.values())
+            prefix = _grow_prefix(subnet, max(n.prefixlen for n in kept.values()), blocked, specials, len(todo))
         else:
             prefix = _default_prefix(subnet, blocked, specials, len(todo))
     free = _free_blocks(subnet, prefix, blocked, specials, len(todo))
@@ -391,15 +397,27 @@ def plan_ranges(hosts, subnet, gateway=None, range_prefix=None, reserved=None, a
             what.append("overrides")
         if kept:
             what.append("current ranges")
+        if kept and range_prefix is None:
+            # Adding hosts to a running cluster: the kept ranges stay, and not even a /30 is free for the new ones.
+            raise MacvlanPlanError(
+                "subnet: %s has room for %d /%d ranges, %d of them free (%s), but %d %s one (%s): no free block of "
+                "any size (down to /%d) is left for %s, since %s %s %s (sticky: their networks exist and are never "
+                "renumbered silently). Free a range by retiring a host (macvlan_state=absent on it; its range is "
+                "free again on the next run), set range_prefix longer than /%d (smaller ranges; this renumbers the "
+                "hosts without an override: their networks are recreated, their containers must be reconnected), "
+                "give the new hosts overrides inside a free part of the subnet, or use a larger subnet"
+                % (subnet, total, prefix, all_free, ", ".join(what), len(todo),
+                   "host needs" if len(todo) == 1 else "hosts need", ", ".join(todo), MAX_RANGE_PREFIX,
+                   "it" if len(todo) == 1 else "them", ", ".join(sorted(kept, key=hosts.index)),
+                   "keeps" if len(kept) == 1 else "keep",
+                   ", ".join(str(n) for n in sorted(kept.values())), prefix))
         raise MacvlanPlanError(
             "subnet: %s has room for %d /%d ranges, %d of them free (%s), but %d %s one: %s"
             % (subnet, total, prefix, all_free, ", ".join(what) or "nothing taken", len(todo),
                "host needs" if len(todo) == 1 else "hosts need",
                "use a larger subnet, or fewer reserved addresses" if prefix == MAX_RANGE_PREFIX else
                "use a longer range_prefix (smaller ranges; hosts without an override are renumbered), a larger subnet, "
-               "or fewer reserved addresses" if range_prefix is not None or not kept else
-               "set range_prefix longer than /%d (this renumbers the hosts without an override: their networks are "
-               "recreated), give the new hosts overrides, or use a larger subnet" % prefix))
+               "or fewer reserved addresses"))
     allocated = dict(zip(todo, free))
 
     # ---- result, in host order
@@ -468,6 +486,16 @@ def _free_blocks(subnet, prefix, blocked, specials, count):
         out.append(base + (nxt << shift))
         nxt += 1
     return out
+
+
+def _grow_prefix(subnet, kept_prefix, blocked, specials, count):
+    """The slice length for hosts added to kept ranges: the kept length if the free space has a block of it
+    for every new host, else the largest length that still fits them all (adding a host never renumbers);
+    the kept length when not even /30 fits (plan_ranges explains)."""
+    for prefix in range(kept_prefix, MAX_RANGE_PREFIX + 1):
+        if len(_free_blocks(subnet, prefix, blocked, specials, count)) >= count:
+            return prefix
+    return kept_prefix
 
 
 def _default_prefix(subnet, blocked, specials, count):

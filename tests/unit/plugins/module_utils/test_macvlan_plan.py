@@ -192,6 +192,123 @@ def test_kept_ranges_fill_the_subnet_then_the_error_says_how_to_grow():
     msg = fails("192.168.2.0/24 has room for 4 /26 ranges, 0 of them free", sorted(current) + ["h9"], SUBNET,
                 existing=current)
     assert "set range_prefix longer than /26" in msg and "overrides" in msg
+    # the new host, the hosts that keep their ranges, and every way out are named
+    assert "1 host needs one (h9): no free block of any size (down to /30) is left for it" in msg
+    assert "since h0, h1, h2, h3 keep 192.168.2.0/26, 192.168.2.64/26, 192.168.2.128/26, 192.168.2.192/26" in msg
+    assert "macvlan_state=absent" in msg and "larger subnet" in msg
+
+
+# ---------------------------------------------------------------------------------------------
+# day 2: adding hosts to kept slices, sized from the free space
+
+
+def test_a_new_host_gets_a_smaller_block_when_the_kept_length_is_full():
+    current = {"h1": "192.168.2.0/26", "h2": "192.168.2.64/26", "h3": "192.168.2.128/26"}
+    plan = plan_ranges(["h1", "h2", "h3", "h4"], SUBNET, existing=current, reserved=["192.168.2.200"])
+    assert ranges(plan) == dict(current, h4="192.168.2.224/27")
+    assert sources(plan) == {"h1": "existing", "h2": "existing", "h3": "existing", "h4": "allocated"}
+    assert plan["h4"]["size"] == 31  # .255 is the subnet's broadcast address
+
+
+def test_several_new_hosts_share_one_length_that_fits_them_all():
+    current = {"h1": "192.168.2.0/26", "h2": "192.168.2.64/26", "h3": "192.168.2.128/26"}
+    plan = plan_ranges(["h1", "h2", "h3", "h4", "h5", "h6"], SUBNET, existing=current)
+    assert ranges(plan) == dict(current, h4="192.168.2.192/28", h5="192.168.2.208/28", h6="192.168.2.224/28")
+
+
+def test_the_kept_length_wins_while_blocks_of_it_are_free():
+    current = {"h1": "192.168.2.0/26", "h3": "192.168.2.128/26"}  # h2 was retired: .64/26 is free again
+    plan = plan_ranges(["h1", "h3", "h4", "h5"], SUBNET, existing=current)
+    assert ranges(plan) == dict(current, h4="192.168.2.64/26", h5="192.168.2.192/26")
+
+
+def test_a_new_host_fits_in_the_last_30_then_the_next_one_fails():
+    current = {"h1": "192.168.2.0/25", "h2": "192.168.2.128/26", "h3": "192.168.2.192/27",
+               "h4": "192.168.2.224/28", "h5": "192.168.2.240/29", "h6": "192.168.2.248/30"}
+    plan = plan_ranges(["h1", "h2", "h3", "h4", "h5", "h6", "h7"], SUBNET, existing=current)
+    assert ranges(plan)["h7"] == "192.168.2.252/30" and plan["h7"]["size"] == 3
+    current["h7"] = "192.168.2.252/30"
+    msg = fails("has room for 64 /30 ranges, 0 of them free .current ranges., but 1 host needs one .h8.",
+                sorted(current) + ["h8"], SUBNET, existing=current)
+    assert "retiring a host" in msg
+
+
+def test_an_explicit_range_prefix_never_shrinks_for_new_hosts():
+    current = {"h1": "192.168.2.0/26", "h2": "192.168.2.64/26", "h3": "192.168.2.128/26", "h4": "192.168.2.192/26"}
+    fails("room for 4 /26 ranges, 0 of them free .current ranges., but 1 host needs one: use a longer range_prefix",
+          ["h1", "h2", "h3", "h4", "h5"], SUBNET, existing=current, range_prefix=26)
+
+
+def test_overrides_and_reserved_space_count_as_taken_when_sizing_new_hosts():
+    current = {"h1": "192.168.2.0/26", "h2": "192.168.2.64/26"}
+    plan = plan_ranges(["h1", "h2", "h3", "h4"], SUBNET, existing=current, overrides={"h3": "192.168.2.128/26"},
+                       reserved=["192.168.2.192/27"])
+    assert ranges(plan)["h4"] == "192.168.2.224/27"
+
+
+def _check_disjoint(plan, subnet):
+    nets = [ipaddress.ip_network(e["ip_range"]) for e in plan.values()]
+    for a, b in itertools.combinations(nets, 2):
+        assert not a.overlaps(b), (a, b)
+    assert all(n.subnet_of(ipaddress.ip_network(subnet)) for n in nets)
+
+
+@pytest.mark.parametrize("subnet", ["192.168.2.0/24", "192.168.2.0/26", "10.1.0.0/22"])
+@pytest.mark.parametrize("first", [1, 2, 3, 5])
+def test_growing_one_host_at_a_time_never_moves_a_slice_until_the_subnet_is_full(subnet, first):
+    """Converge `first` hosts, then add one host per run (existing read back from the previous run) until the
+    subnet is full: no kept slice ever moves, no two slices overlap, and the last run fails with the way out."""
+    hosts = ["h%d" % i for i in range(1, first + 1)]
+    current = {h: e["ip_range"] for h, e in plan_ranges(hosts, subnet).items()}
+    for n in range(first + 1, 200):
+        hosts = hosts + ["h%d" % n]
+        try:
+            plan = plan_ranges(hosts, subnet, existing=current)
+        except MacvlanPlanError as err:
+            assert "no free block of any size" in str(err) and "h%d" % n in str(err)
+            total = sum(ipaddress.ip_network(r).num_addresses for r in current.values())
+            assert total == ipaddress.ip_network(subnet).num_addresses  # really full
+            break
+        _check_disjoint(plan, subnet)
+        for host, old in current.items():
+            assert plan[host]["ip_range"] == old and plan[host]["source"] == "existing"
+        assert plan[hosts[-1]]["source"] == "allocated" and plan[hosts[-1]]["size"] >= 1
+        current = {h: e["ip_range"] for h, e in plan.items()}
+    else:
+        raise AssertionError("the subnet never filled up")
+
+
+@pytest.mark.parametrize("retire", [["h1"], ["h2"], ["h3"], ["h1", "h3"], ["h2", "h3"]])
+def test_retiring_hosts_frees_their_slices_for_new_hosts_and_moves_nobody(retire):
+    hosts = ["h1", "h2", "h3"]
+    current = {h: e["ip_range"] for h, e in plan_ranges(hosts, SUBNET).items()}
+    staying = [h for h in hosts if h not in retire]
+    # the retired hosts' networks are gone: only the staying hosts' ranges are read back
+    plan = plan_ranges(staying, SUBNET, existing={h: current[h] for h in staying})
+    assert ranges(plan) == {h: current[h] for h in staying}
+    new = ["n%d" % i for i in range(len(retire))]
+    plan = plan_ranges(staying + new, SUBNET, existing={h: current[h] for h in staying})
+    assert [plan[h]["ip_range"] for h in new] == sorted((current[h] for h in retire),
+                                                       key=lambda r: ipaddress.ip_network(r))
+    _check_disjoint(plan, SUBNET)
+
+
+def test_a_host_outside_the_run_must_be_planned_or_its_slice_is_handed_out_again():
+    """Why the role reads every host's networks (also those outside --limit): a host left out of `hosts`
+    is treated as retired, and its slice is free for the next new host."""
+    current = {"h1": "192.168.2.0/26", "h2": "192.168.2.64/26"}
+    limited = plan_ranges(["h3"], SUBNET, existing={})
+    assert ranges(limited) == {"h3": "192.168.2.0/25"}  # overlaps h1's and h2's: the role must not do this
+    whole = plan_ranges(["h1", "h2", "h3"], SUBNET, existing=current)
+    assert ranges(whole)["h3"] == "192.168.2.128/26"
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(["h1", "h2", "h3"])))
+def test_kept_slices_do_not_depend_on_host_order(order):
+    current = {"h1": "192.168.2.128/26", "h2": "192.168.2.0/26", "h3": "192.168.2.64/27"}
+    plan = plan_ranges(list(order) + ["h4"], SUBNET, existing=current)
+    assert {h: plan[h]["ip_range"] for h in current} == current
+    assert plan["h4"]["ip_range"] == "192.168.2.96/27"
 
 
 def test_explicit_range_prefix_renumbers_ranges_of_another_length():
