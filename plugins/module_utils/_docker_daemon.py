@@ -430,10 +430,6 @@ def journal_since(epoch):
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(epoch) - 1))
 
 
-def journal_command(journalctl, since):
-    return [journalctl, "-u", "docker", "--since", since, "-n", "50", "--no-pager", "-o", "short-iso"]
-
-
 def log_window(size_now, mark, max_bytes=262144):
     """(offset, length) of the part of a log file written since it was `mark` bytes long.
 
