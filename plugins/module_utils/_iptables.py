@@ -13,7 +13,7 @@ Pure part (no I/O), unit-tested on real ``iptables-save`` samples:
     raw_drops(parsed) -> [{"spec", "destination", "packets"}] Docker 28's raw PREROUTING DROPs
 
 The adapter, ``Iptables(run, which=None)``: ``run(argv, data=None) -> (rc, out, err)`` is
-AnsibleModule.run_command (see ``module_runner``) or a fake; ``which(name) -> path or None`` is
+AnsibleModule.run_command (see ``_runner.module_runner``) or a fake; ``which(name) -> path or None`` is
 AnsibleModule.get_bin_path (default: the bare name, found on PATH by the runner).
 
     save(table=None, counters=False, strict=True)  iptables-save [-t TABLE] [-c], parsed
@@ -37,7 +37,7 @@ import re
 import shlex
 
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import IptablesError
-from ansible_collections.crosshost.docker.plugins.module_utils._runner import CommandAdapter, module_runner  # noqa: F401  pylint: disable=unused-import
+from ansible_collections.crosshost.docker.plugins.module_utils._runner import CommandAdapter
 
 RESTORE_WAIT_SINCE = (1, 6, 2)  # iptables-restore -w/--wait (legacy); the nf_tables variants accept it always
 

@@ -4,6 +4,7 @@ import pytest
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _iptables as ipt
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import BackendError, IptablesError
+from ansible_collections.crosshost.docker.plugins.module_utils._runner import module_runner
 from ansible_collections.crosshost.docker.tests.unit import helpers
 
 
@@ -194,7 +195,7 @@ def test_module_runner_passes_data_verbatim():
         def run_command(self, argv, data=None, binary_data=False):
             calls.append((argv, data, binary_data))
             return 0, "", ""
-    run = ipt.module_runner(Module())
+    run = module_runner(Module())
     run(["iptables-save"])
     run(["iptables-restore"], data="*filter\nCOMMIT\n")
     assert calls == [(["iptables-save"], None, False), (["iptables-restore"], "*filter\nCOMMIT\n", True)]
