@@ -12,11 +12,8 @@ import socket
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _links
 
-# link.py reads HAS_PYROUTE2 and PYROUTE2_IMPORT_ERROR through this module.
-from ansible_collections.crosshost.docker.plugins.module_utils._netlink import (  # noqa: F401  pylint: disable=unused-import
-    HAS_PYROUTE2,
+from ansible_collections.crosshost.docker.plugins.module_utils._netlink import (
     MAIN_TABLE,
-    PYROUTE2_IMPORT_ERROR,
     RTN_UNICAST,
     RTPROT_KERNEL,
     NetlinkError,

@@ -250,6 +250,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._diff import Diff
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, fail
 from ansible_collections.crosshost.docker.plugins.module_utils._files import read_text, write_text
 from ansible_collections.crosshost.docker.plugins.module_utils._netconf import Nmcli
+from ansible_collections.crosshost.docker.plugins.module_utils._netlink import HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR
 from ansible_collections.crosshost.docker.plugins.module_utils._systemd import Systemd
 
 NETWORKD_SEARCH = ("/etc/systemd/network", "/run/systemd/network", "/usr/local/lib/systemd/network",
@@ -400,8 +401,8 @@ def manage(module, result):
     """The module's work. Fills `result` (which a failure returns too) and exits the module, or raises CrosshostError."""
     p = module.params
     spec = _links.normalize(p)
-    if not nl.HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib("pyroute2"), exception=str(nl.PYROUTE2_IMPORT_ERROR))
+    if not HAS_PYROUTE2:
+        module.fail_json(msg=missing_required_lib("pyroute2"), exception=str(PYROUTE2_IMPORT_ERROR))
 
     links = nl.Links()
     try:
