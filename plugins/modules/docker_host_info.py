@@ -199,6 +199,15 @@ host_info:
           type: str
           returned: success
           sample: inactive
+        firewall_backend:
+          description:
+            - The firewall backend the running dockerd reports (C(FirewallBackend.Driver) in C(GET /info)),
+              V(iptables) or V(nftables) (Docker 29, experimental). Null when the engine does not report it
+              (engines before 28) or reports a backend we do not know.
+            - M(crosshost.docker.forward_rules) refuses V(nftables).
+          type: str
+          returned: success
+          sample: iptables
     daemon_json:
       description: The daemon configuration file.
       returned: when O(gather) contains V(daemon_json)
@@ -653,20 +662,16 @@ from ansible_collections.crosshost.docker.plugins.module_utils._docker_api impor
     open_sdk,
 )
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, IptablesError, fail
-from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import (
-    DaemonJsonError,
-    HostFactsError,
+from ansible_collections.crosshost.docker.plugins.module_utils._firewall_backend import running_backend
+from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import DaemonJsonError, HostFactsError, parse_daemon_json
+from ansible_collections.crosshost.docker.plugins.module_utils._host_facts_docker import (
     container_record,
     default_bridge,
     normalise_engine,
-    normalise_interfaces,
     normalise_network,
-    normalise_routes,
-    normalise_sysfs_link,
-    parse_daemon_json,
-    parse_ip_json,
-    parse_sysctl_int,
 )
+from ansible_collections.crosshost.docker.plugins.module_utils._host_facts_ip import normalise_interfaces, normalise_routes, parse_ip_json
+from ansible_collections.crosshost.docker.plugins.module_utils._host_facts_sysfs import normalise_sysfs_link, parse_sysctl_int
 from ansible_collections.crosshost.docker.plugins.module_utils._hosttools import HostTools, HostToolError
 from ansible_collections.crosshost.docker.plugins.module_utils._iptables import Iptables, IptablesSaveError
 
@@ -874,7 +879,8 @@ def main():
                     module.warn(warning)
 
         if "engine" in gather:
-            info["engine"] = normalise_engine(api.version(), api.info())
+            version, details = api.version(), api.info()
+            info["engine"] = dict(normalise_engine(version, details), firewall_backend=running_backend(details))
 
         interfaces = None
         if gather & {"interfaces", "containers", "networks"}:

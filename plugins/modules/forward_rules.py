@@ -33,6 +33,10 @@ description:
     removes exactly those and nothing else. The module reports each rule it added or removed.
   - IPv4 only (iptables). Uses the C(iptables) found on C(PATH), which must be the one Docker uses
     (nf_tables or legacy).
+  - With O(state=present) the module refuses Docker's nftables firewall backend (Docker 29, experimental), which has no
+    C(DOCKER-USER) chain. It looks at C(firewall-backend) in O(daemon_json_path) and at the backend the running
+    dockerd reports (C(docker info), C(GET /info) on C(/var/run/docker.sock)); when either says V(nftables) it fails
+    before iptables is read or anything is changed, in check mode too, and names the alternatives.
 options:
   local_subnets:
     description:
@@ -77,7 +81,7 @@ options:
     type: bool
     default: true
   daemon_json_path:
-    description: Where dockerd's configuration is, for the C(ip-masq) and C(allow-direct-routing) checks.
+    description: Where dockerd's configuration is, for the C(ip-masq), C(allow-direct-routing) and C(firewall-backend) checks.
     type: path
     default: /etc/docker/daemon.json
   persist:
@@ -111,6 +115,11 @@ attributes:
 notes:
   - Run it after dockerd has started with the final daemon.json (for example after the handlers of
     M(crosshost.docker.daemon_json) have run). It needs the C(DOCKER-USER) chain, which Docker creates.
+  - Docker's nftables firewall backend is not supported. When C(firewall-backend) is V(nftables) in daemon.json, or the
+    running dockerd reports that backend, the module fails with O(state=present). Either run dockerd with the iptables
+    backend (remove C(firewall-backend) from daemon.json or set it to V(iptables), then restart dockerd), or write the
+    forwarding rules yourself in nftables. O(state=absent) is not refused and still removes our iptables rules.
+    The nftables path is not tested on a Docker 29 engine.
 requirements:
   - iptables, iptables-save and iptables-restore on the host
 seealso:
@@ -193,8 +202,11 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _chain_module as chains
+from ansible_collections.crosshost.docker.plugins.module_utils import _docker_api as docker_api
 from ansible_collections.crosshost.docker.plugins.module_utils import _engine as engine
+from ansible_collections.crosshost.docker.plugins.module_utils import _firewall_backend as firewall_backend
 from ansible_collections.crosshost.docker.plugins.module_utils import _forward_rules as fr
+from ansible_collections.crosshost.docker.plugins.module_utils._errors import DockerApiError
 
 UNIT_PATH = "/etc/systemd/system/crosshost-forward-rules.service"
 
@@ -205,6 +217,22 @@ def read_daemon_json(path):
             return json.load(f)
     except (OSError, ValueError):
         return {}
+
+
+def engine_info():
+    """GET /info from the local dockerd over its default socket (no Docker SDK needed), or None when it does not answer."""
+    try:
+        return docker_api.connect_plain(docker_api.DEFAULT_HOST, timeout=5).info()
+    except DockerApiError:
+        return None
+
+
+def validate(p):
+    """The options; then, with state=present, Docker's firewall backend (nftables is refused), before iptables is read."""
+    args = fr.validate(p["local_subnets"], p["peer_subnets"], p["underlay_interface"], p["state"], p["mode"])
+    if p["state"] == "present":
+        firewall_backend.refuse_nftables(read_daemon_json(p["daemon_json_path"]), engine_info(), p["daemon_json_path"])
+    return args
 
 
 def plan(module, hosts, parsed, local, peers):
@@ -257,9 +285,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    chains.main(module,
-                lambda p: fr.validate(p["local_subnets"], p["peer_subnets"], p["underlay_interface"], p["state"], p["mode"]),
-                lambda hosts, parsed, local, peers: plan(module, hosts, parsed, local, peers))
+    chains.main(module, validate, lambda hosts, parsed, local, peers: plan(module, hosts, parsed, local, peers))
 
 
 if __name__ == "__main__":
