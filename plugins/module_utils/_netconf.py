@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The adapter for the network configuration tools that link's persistence runs: NetworkManager's nmcli.
 
-(systemd-networkd and ifupdown persistence is files only, rendered by the pure _links and written by
-_files; whether networkd runs is asked through _systemd.)
+(systemd-networkd and ifupdown persistence is files only, rendered by the pure _link_persist and written
+by _files; whether networkd runs is asked through _systemd.)
 
 ``Nmcli(run, nmcli="nmcli")``: ``run(argv, data=None) -> (rc, out, err)`` is AnsibleModule.run_command
 (see ``_runner.module_runner``) or a fake; ``nmcli`` is the binary's path.
@@ -13,7 +13,7 @@ _files; whether networkd runs is asked through _systemd.)
                                                 (`nmcli -g GENERAL.CONNECTION device show DEV`)
     connection_settings(name, keys) -> dict     {key: value} of a connection (`nmcli -g K1,K2 connection
                                                 show NAME`); {} when there is no such connection
-    apply(argv)                                 run one nmcli command made by _links (nmcli_args,
+    apply(argv)                                 run one nmcli command made by _link_persist (nmcli_args,
                                                 nmcli_delete_args); NetconfError when it fails
 
 ``NetconfError`` (a BackendError) says "<command> failed: <stderr>", with ``rc`` and ``stderr`` in
@@ -56,7 +56,7 @@ class Nmcli(object):
         return dict(zip(keys, (out or "").rstrip("\n").split("\n")))
 
     def apply(self, argv):
-        """Run one nmcli command (argv as _links makes it); NetconfError when it fails."""
+        """Run one nmcli command (argv as _link_persist makes it); NetconfError when it fails."""
         rc, _out, err = self._run(list(argv))
         if rc != 0:
             raise NetconfError("%s failed: %s" % (" ".join(argv), (err or "").strip()), rc=rc, stderr=err)

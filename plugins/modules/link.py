@@ -245,6 +245,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _link_netlink as nl
+from ansible_collections.crosshost.docker.plugins.module_utils import _link_persist
 from ansible_collections.crosshost.docker.plugins.module_utils import _links
 from ansible_collections.crosshost.docker.plugins.module_utils._diff import DiffTracker
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, fail
@@ -259,7 +260,7 @@ NETWORKD_SEARCH = ("/etc/systemd/network", "/run/systemd/network", "/usr/local/l
 
 def ours(text):
     """Is this file text one of ours (our header in its first lines)?"""
-    return bool(text) and any(_links.HEADER in line for line in text.split("\n")[:3])
+    return bool(text) and any(_link_persist.HEADER in line for line in text.split("\n")[:3])
 
 
 def detect(module):
@@ -284,7 +285,7 @@ def parent_network_file(parent):
         text = read_text(seen[base])
         if not text or "\n[Match]" not in "\n" + text:
             continue
-        if any(fnmatch.fnmatchcase(parent, pat) for pat in _links.networkd_match_names(text)):
+        if any(fnmatch.fnmatchcase(parent, pat) for pat in _link_persist.networkd_match_names(text)):
             return base, ours(text)
     return None, False
 
@@ -292,10 +293,10 @@ def parent_network_file(parent):
 def our_networkd_files(name, kind):
     """Files of ours for link `name` now in /etc/systemd/network. A parent has only its drop-in: our
     60-crosshost-<parent>.network is the base file shared by every link of ours on that parent."""
-    d = _links.NETWORKD_DIR
-    paths = [] if kind == "parent" else [os.path.join(d, "60-%s%s.%s" % (_links.PREFIX, name, ext))
+    d = _link_persist.NETWORKD_DIR
+    paths = [] if kind == "parent" else [os.path.join(d, "60-%s%s.%s" % (_link_persist.PREFIX, name, ext))
                                          for ext in ("netdev", "network")]
-    paths += glob.glob(os.path.join(d, "*.network.d", "60-%s%s.conf" % (_links.PREFIX, name)))
+    paths += glob.glob(os.path.join(d, "*.network.d", "60-%s%s.conf" % (_link_persist.PREFIX, name)))
     return [p for p in paths if ours(read_text(p))]
 
 
@@ -311,9 +312,9 @@ def networkd_changes(spec, parent):
         want[path] = None
     if spec["state"] == "present":
         base, base_ours = parent_network_file(parent)
-        want.update(_links.render_networkd(spec, None if (base is None or base_ours) else base))
+        want.update(_link_persist.render_networkd(spec, None if (base is None or base_ours) else base))
     # Our base file for the parent is removed with the last drop-in of ours in its .d directory.
-    base_path = _links.networkd_base_path(parent)
+    base_path = _link_persist.networkd_base_path(parent)
     inside = base_path + ".d/"
     remaining = set(glob.glob(inside + "*.conf"))
     remaining -= set(path for path, text in want.items() if text is None)
@@ -324,18 +325,18 @@ def networkd_changes(spec, parent):
 
 
 def ifupdown_changes(module, spec):
-    path = _links.ifupdown_path(spec["name"])
+    path = _link_persist.ifupdown_path(spec["name"])
     want = {}
     if ours(read_text(path)):
         want[path] = None
     if spec["state"] == "present":
-        want.update(_links.render_ifupdown(spec))
+        want.update(_link_persist.render_ifupdown(spec))
         main = read_text("/etc/network/interfaces") or ""
         if "interfaces.d" not in main:
             module.warn("/etc/network/interfaces does not source /etc/network/interfaces.d: add "
                         "`source /etc/network/interfaces.d/*` for %s to be brought up at boot" % path)
         if spec["kind"] == "parent":
-            for other in ["/etc/network/interfaces"] + glob.glob(os.path.join(_links.IFUPDOWN_DIR, "*")):
+            for other in ["/etc/network/interfaces"] + glob.glob(os.path.join(_link_persist.IFUPDOWN_DIR, "*")):
                 text = read_text(other) or ""
                 if other != path and any(line.split()[:2] == ["iface", spec["name"]] for line in text.splitlines()
                                          if line.strip()):
@@ -347,8 +348,8 @@ def ifupdown_changes(module, spec):
 
 def nm_plan(spec, nm):
     """(list of nmcli commands, connection name, text before, text after) for NetworkManager (`nm`: a Nmcli)."""
-    name = _links.nm_connection(spec["name"])
-    keys = sorted(_links.nm_settings(spec))
+    name = _link_persist.nm_connection(spec["name"])
+    keys = sorted(_link_persist.nm_settings(spec))
     connection = None
     if spec["kind"] == "parent":
         connection = nm.device_connection(spec["name"])
@@ -360,12 +361,12 @@ def nm_plan(spec, nm):
     if spec["state"] == "absent":
         if spec["kind"] == "parent" or not exists:
             return [], name, "", ""
-        return [_links.nmcli_delete_args(spec["name"])], name, "connection %s\n" % name, "(absent)\n"
-    want = _links.nm_settings(spec)
+        return [_link_persist.nmcli_delete_args(spec["name"])], name, "connection %s\n" % name, "(absent)\n"
+    want = _link_persist.nm_settings(spec)
     differ = [k for k in want if k not in ("connection.type",) and have.get(k, "").replace(" ", "") != want[k]]
     if exists and not differ:
         return [], name, "", ""
-    args = _links.nmcli_args(spec, exists, connection)
+    args = _link_persist.nmcli_args(spec, exists, connection)
     before = "".join("%s: %s\n" % (k, have.get(k)) for k in sorted(want))
     after = "".join("%s: %s\n" % (k, want[k]) for k in sorted(want))
     return [args], name, before, after
@@ -432,7 +433,7 @@ def manage(module, result):
         backend = "none"
         if spec["state"] == "present" and p["persist"]:
             facts = detect(module) if p["persist_backend"] == "auto" else {}
-            backend = _links.choose_backend(p["persist_backend"], **facts)
+            backend = _link_persist.choose_backend(p["persist_backend"], **facts)
             if backend == "none" and p["persist_backend"] == "auto":
                 module.warn("persist: no systemd-networkd, ifupdown or NetworkManager found on this host; %s is not "
                             "persisted across reboots" % spec["name"])
@@ -460,11 +461,11 @@ def manage(module, result):
         kept = []
         if backend == "networkd":
             kept = our_networkd_files(spec["name"], pspec["kind"])
-            base = _links.networkd_base_path(pparent)
+            base = _link_persist.networkd_base_path(pparent)
             if ours(read_text(base)) and files.get(base, "") is not None:
                 kept.append(base)
-        elif backend == "ifupdown" and ours(read_text(_links.ifupdown_path(spec["name"]))):
-            kept = [_links.ifupdown_path(spec["name"])]
+        elif backend == "ifupdown" and ours(read_text(_link_persist.ifupdown_path(spec["name"]))):
+            kept = [_link_persist.ifupdown_path(spec["name"])]
         final_files = sorted(set(kept + [k for k, v in files.items() if v is not None])
                              - set(k for k, v in files.items() if v is None))
         result["persistence"] = dict(backend=backend, files=final_files, connection=nm_con if backend == "nm" else None)

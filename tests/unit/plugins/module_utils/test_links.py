@@ -8,6 +8,7 @@ import errno
 
 import pytest
 
+from ansible_collections.crosshost.docker.plugins.module_utils import _link_persist as P
 from ansible_collections.crosshost.docker.plugins.module_utils import _links as L
 
 
@@ -265,15 +266,15 @@ def test_other_netlink_errors():
 # --- persistence --------------------------------------------------------------------------------
 
 def test_choose_backend():
-    assert L.choose_backend("auto", networkd=True, ifupdown=True, nmcli=True) == "networkd"
-    assert L.choose_backend("auto", ifupdown=True, nmcli=True) == "ifupdown"
-    assert L.choose_backend("auto", nmcli=True) == "nm"
-    assert L.choose_backend("auto") == "none"
-    assert L.choose_backend("ifupdown", networkd=True) == "ifupdown"
+    assert P.choose_backend("auto", networkd=True, ifupdown=True, nmcli=True) == "networkd"
+    assert P.choose_backend("auto", ifupdown=True, nmcli=True) == "ifupdown"
+    assert P.choose_backend("auto", nmcli=True) == "nm"
+    assert P.choose_backend("auto") == "none"
+    assert P.choose_backend("ifupdown", networkd=True) == "ifupdown"
 
 
 def test_networkd_vlan_with_own_parent_file():
-    files = L.render_networkd(spec(kind="vlan", link="eth1", vlan_id=10, mtu=1400))
+    files = P.render_networkd(spec(kind="vlan", link="eth1", vlan_id=10, mtu=1400))
     d = "/etc/systemd/network/"
     assert sorted(files) == [d + "60-crosshost-eth1.10.netdev", d + "60-crosshost-eth1.10.network",
                              d + "60-crosshost-eth1.network", d + "60-crosshost-eth1.network.d/60-crosshost-eth1.10.conf"]
@@ -286,59 +287,59 @@ def test_networkd_vlan_with_own_parent_file():
 
 
 def test_networkd_vlan_into_existing_parent_file():
-    files = L.render_networkd(spec(kind="vlan", link="eth1", vlan_id=10), "10-eth1.network")
+    files = P.render_networkd(spec(kind="vlan", link="eth1", vlan_id=10), "10-eth1.network")
     assert "/etc/systemd/network/60-crosshost-eth1.network" not in files
     assert files["/etc/systemd/network/10-eth1.network.d/60-crosshost-eth1.10.conf"].endswith("VLAN=eth1.10\n")
 
 
 def test_networkd_shim_and_parent():
-    files = L.render_networkd(spec(**SHIM), "10-eth1.network")
+    files = P.render_networkd(spec(**SHIM), "10-eth1.network")
     assert "Kind=macvlan" in files["/etc/systemd/network/60-crosshost-mvshim0.netdev"]
     assert "[MACVLAN]\nMode=bridge\n" in files["/etc/systemd/network/60-crosshost-mvshim0.netdev"]
     network = files["/etc/systemd/network/60-crosshost-mvshim0.network"]
     assert "Address=192.168.2.250/32\n" in network and "[Route]\nDestination=192.168.2.64/28\nScope=link\n" in network
     assert files["/etc/systemd/network/10-eth1.network.d/60-crosshost-mvshim0.conf"].endswith("MACVLAN=mvshim0\n")
-    parent = L.render_networkd(spec(name="eth1", mtu=1400, promisc=True), "10-eth1.network")
+    parent = P.render_networkd(spec(name="eth1", mtu=1400, promisc=True), "10-eth1.network")
     assert list(parent) == ["/etc/systemd/network/10-eth1.network.d/60-crosshost-eth1.conf"]
     assert parent["/etc/systemd/network/10-eth1.network.d/60-crosshost-eth1.conf"].endswith(
         "[Link]\nMTUBytes=1400\nPromiscuous=yes\n")
 
 
 def test_networkd_match_names():
-    assert L.networkd_match_names("[Match]\nName=eth1 en*\n[Network]\nName=x\n") == ["eth1", "en*"]
+    assert P.networkd_match_names("[Match]\nName=eth1 en*\n[Network]\nName=x\n") == ["eth1", "en*"]
 
 
 def test_ifupdown_renders():
-    vlan = L.render_ifupdown(spec(kind="vlan", link="eth1", vlan_id=10, mtu=1400))
+    vlan = P.render_ifupdown(spec(kind="vlan", link="eth1", vlan_id=10, mtu=1400))
     assert list(vlan) == ["/etc/network/interfaces.d/crosshost-eth1.10"]
     text = vlan["/etc/network/interfaces.d/crosshost-eth1.10"]
     assert text.startswith("# Written by crosshost.docker.link")
     assert "auto eth1.10\niface eth1.10 inet manual\n    vlan-raw-device eth1\n    vlan-id 10\n    mtu 1400\n" in text
-    shim = L.render_ifupdown(spec(**SHIM))["/etc/network/interfaces.d/crosshost-mvshim0"]
+    shim = P.render_ifupdown(spec(**SHIM))["/etc/network/interfaces.d/crosshost-mvshim0"]
     assert "iface mvshim0 inet static\n    address 192.168.2.250/32\n" in shim
     assert "pre-up ip link add mvshim0 link eth1 type macvlan mode bridge\n" in shim
     assert "up ip route replace 192.168.2.64/28 dev mvshim0\n" in shim and "post-down ip link del mvshim0\n" in shim
-    parent = L.render_ifupdown(spec(name="eth1", mtu=1400, promisc=True))["/etc/network/interfaces.d/crosshost-eth1"]
+    parent = P.render_ifupdown(spec(name="eth1", mtu=1400, promisc=True))["/etc/network/interfaces.d/crosshost-eth1"]
     assert "    mtu 1400\n    up ip link set dev eth1 promisc on\n" in parent
 
 
 def test_nmcli_args():
     vlan = spec(kind="vlan", link="eth1", vlan_id=10, mtu=1400)
-    assert L.nmcli_args(vlan, exists=False) == [
+    assert P.nmcli_args(vlan, exists=False) == [
         "nmcli", "connection", "add", "type", "vlan", "con-name", "crosshost-eth1.10", "ifname", "eth1.10",
         "802-3-ethernet.mtu", "1400", "connection.autoconnect", "yes", "ipv4.method", "disabled",
         "ipv6.method", "disabled", "vlan.id", "10", "vlan.parent", "eth1"]
-    modify = L.nmcli_args(vlan, exists=True)
+    modify = P.nmcli_args(vlan, exists=True)
     assert modify[:4] == ["nmcli", "connection", "modify", "crosshost-eth1.10"] and "vlan.id" in modify
-    shim = L.nmcli_args(spec(**SHIM), exists=False)
+    shim = P.nmcli_args(spec(**SHIM), exists=False)
     assert shim[:9] == ["nmcli", "connection", "add", "type", "macvlan", "con-name", "crosshost-mvshim0", "ifname",
                         "mvshim0"]
     assert shim[shim.index("macvlan.mode") + 1] == "bridge"
     assert shim[shim.index("ipv4.addresses") + 1] == "192.168.2.250/32"
     assert shim[shim.index("ipv4.routes") + 1] == "192.168.2.64/28"
-    parent = L.nmcli_args(spec(name="eth1", promisc=True, mtu=1400), exists=True, connection="Wired 1")
+    parent = P.nmcli_args(spec(name="eth1", promisc=True, mtu=1400), exists=True, connection="Wired 1")
     assert parent == ["nmcli", "connection", "modify", "Wired 1", "802-3-ethernet.accept-all-mac-addresses", "true",
                       "802-3-ethernet.mtu", "1400"]
     with pytest.raises(L.LinkError, match="no connection for eth1"):
-        L.nmcli_args(spec(name="eth1", mtu=1400), exists=False)
-    assert L.nmcli_delete_args("mvshim0") == ["nmcli", "connection", "delete", "crosshost-mvshim0"]
+        P.nmcli_args(spec(name="eth1", mtu=1400), exists=False)
+    assert P.nmcli_delete_args("mvshim0") == ["nmcli", "connection", "delete", "crosshost-mvshim0"]
