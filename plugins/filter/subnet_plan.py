@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.crosshost.docker.plugins.module_utils._subnet_plan import SubnetPlanError, plan_subnets
+from ansible_collections.crosshost.docker.plugins.module_utils._subnet_plan import (
+    SubnetPlanError,
+    hosts_in_pool,
+    plan_subnets,
+)
 from ansible_collections.crosshost.docker.plugins.plugin_utils._planned import filter_outcome
 
 
@@ -35,6 +39,14 @@ def direct_routes(hosts, plan, next_hops):
                                  "(crosshost.docker.subnet_plan)" % err) from err
 
 
+def subnet_members(existing, pool, overrides=None):
+    """``existing | crosshost.docker.subnet_members(pool, overrides)``: hosts whose current subnet is the cluster's."""
+    try:
+        return hosts_in_pool(existing, pool, overrides)
+    except SubnetPlanError as err:
+        raise AnsibleFilterError("subnet_members: %s" % err) from err
+
+
 class FilterModule(object):
     def filters(self):
-        return {"subnet_plan": subnet_plan, "direct_routes": direct_routes}
+        return {"subnet_plan": subnet_plan, "direct_routes": direct_routes, "subnet_members": subnet_members}

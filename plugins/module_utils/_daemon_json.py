@@ -520,21 +520,22 @@ def parse_record(text, path="record"):
     return record
 
 
-def record_original(record, text, keys):
+def record_original(record, text, keys, extra=None):
     """The record of what daemon.json held before this collection first changed `keys`.
 
     `record` is the existing record (dict) or None, `text` the current daemon.json (str or None
     when missing), `keys` the top-level keys about to change. The first record keeps the whole
     file's text (for a byte-identical restore); later records only add keys not recorded yet, with
     their value as it is now (which is still the original, since only we change our keys).
-    Returns (new record, the keys added); the record is unchanged when nothing was added.
+    ``extra`` (a dict, for example the default bridge's address before the change) is kept with the
+    first record only. Returns (new record, the keys added); the record is unchanged when nothing was
+    added.
     """
     current = parse_daemon_json(text) if text is not None else {}
     if record is None:
-        record = {"version": RECORD_VERSION, "text": text, "keys": {}}
+        record = {"version": RECORD_VERSION, "text": text, "keys": {}, "extra": dict(extra or {})}
     else:
-        record = {"version": record.get("version", RECORD_VERSION), "text": record.get("text"),
-                  "keys": dict(record["keys"])}
+        record = dict(record, keys=dict(record["keys"]))
     added = []
     for key in keys:
         if key in record["keys"]:

@@ -438,3 +438,23 @@ def _free_slots(merged, n_slots, count):
         out.append(nxt)
         nxt += 1
     return out
+
+
+def hosts_in_pool(existing, pool, overrides=None):
+    """Hosts whose current default bridge subnet lies in ``pool`` or equals their override.
+
+    ``existing`` is {host: bip, subnet or docker_host_info's default_bridge dict}. Used for the hosts
+    of a cluster that a run does not change (``--limit``): they keep their subnet and their route as
+    long as they have one of the cluster's subnets, whatever the inventory says about them.
+    """
+    pool_net = _parse_network(pool, "pool", True, "10.0.0.0/16")
+    overrides = _mapping(overrides, "overrides")
+    out = []
+    cache = {}
+    for host, value in _mapping(existing, "existing").items():
+        networks = _existing_networks(value, host, cache)
+        override = overrides.get(host)
+        wanted = None if override is None else _parse_network(override, "overrides[%s]" % host, True, "10.0.5.0/24")
+        if networks and (networks[0].subnet_of(pool_net) or networks[0] == wanted):
+            out.append(host)
+    return out

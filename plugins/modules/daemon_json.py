@@ -124,6 +124,13 @@ options:
       - The record is written before daemon.json, so a run killed in between still restores correctly.
       - Give each caller its own record (one per role), so that undoing one scheme leaves the keys of another alone.
     type: path
+  original_extra:
+    description:
+      - Other facts from before the first change to keep with the record, returned by O(restore=true) as
+        RV(original_extra) (check mode included). For example the default bridge's address, which dockerd keeps in
+        its own store when C(bip) is removed (moby#49353), so that a caller can put it back.
+      - Kept from the first record only.
+    type: dict
   restore:
     description:
       - Put the keys recorded in O(original) back as they were, and delete the record.
@@ -306,6 +313,11 @@ restored_keys:
   type: list
   elements: str
   sample: ["allow-direct-routing", "bip", "ip-masq"]
+original_extra:
+  description: The O(original_extra) kept with the record (empty without a record).
+  returned: when O(restore=true)
+  type: dict
+  sample: {"bridge": "172.17.0.1/16"}
 byte_identical:
   description: Whether O(restore) brought back the original file byte for byte (or its absence).
   returned: when O(restore=true)
@@ -449,6 +461,7 @@ def main():
             validate=dict(type="bool", default=True),
             indent=dict(type="int"),
             original=dict(type="path"),
+            original_extra=dict(type="dict"),
             restore=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
@@ -494,7 +507,8 @@ def apply(module):
     try:
         if params["restore"]:
             plan = restore_plan(params, data, record, path)
-            result.update(restored_keys=plan["restored_keys"], byte_identical=plan["byte_identical"])
+            result.update(restored_keys=plan["restored_keys"], byte_identical=plan["byte_identical"],
+                          original_extra=(record or {}).get("extra") or {})
         else:
             plan = plan_daemon_json(data, params["set"], params["remove"], params["purge"], engine, path,
                                     params["indent"])
@@ -517,7 +531,8 @@ def apply(module):
         result["recorded_keys"] = []
         if content_changed:
             keys = list(params["set"] or {}) + [key for key, dummy in plan["top_level"]]
-            new_record, added = record_original(record, None if data is None else to_native(data), keys)
+            new_record, added = record_original(record, None if data is None else to_native(data), keys,
+                                                params["original_extra"])
             record_file_changed = bool(added)
             result["recorded_keys"] = added if not module.check_mode else []
     elif params["restore"]:

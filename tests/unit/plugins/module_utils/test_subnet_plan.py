@@ -563,3 +563,14 @@ def test_sticky_hosts_scattered_in_a_big_cluster():
     new = [ipaddress.ip_network(after["new%d" % i]["subnet"]) for i in range(500)]
     assert len(set(new) | {ipaddress.ip_network(first[h]["subnet"]) for h in kept}) == 500 + len(kept)
     assert str(new[0]) == first["h1"]["subnet"]  # the lowest freed slot first
+
+
+def test_hosts_in_pool_keeps_the_cluster_members_only():
+    from ansible_collections.crosshost.docker.plugins.module_utils._subnet_plan import hosts_in_pool
+    existing = {"h1": "10.0.0.1/24", "h2": {"bip": None, "subnet": "172.17.0.0/16"}, "h3": "192.168.9.1/24",
+                "h4": {"bip": "10.0.7.1/24"}, "h5": None}
+    assert hosts_in_pool(existing, "10.0.0.0/16") == ["h1", "h4"]
+    assert hosts_in_pool(existing, "10.0.0.0/16", {"h3": "192.168.9.0/24"}) == ["h1", "h3", "h4"]
+    assert hosts_in_pool({}, "10.0.0.0/16") == []
+    with pytest.raises(SubnetPlanError, match="pool"):
+        hosts_in_pool(existing, "10.0.0.1/16")

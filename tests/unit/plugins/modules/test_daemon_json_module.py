@@ -277,20 +277,23 @@ def test_record_then_restore_gives_the_original_bytes_back(tmp_path, capsys, eng
     path, record = tmp_path / "daemon.json", tmp_path / "crosshost" / "direct_route.daemon.json"
     original = '{\n    "log-level": "warn",\n    "ip-masq": true\n}\n'  # 4-space indent: rewritten with 4 too
     path.write_text(original)
-    first = run(capsys, {"path": str(path), "set": {"bip": "10.1.0.1/24", "ip-masq": False}, "original": str(record)})
+    first = run(capsys, {"path": str(path), "set": {"bip": "10.1.0.1/24", "ip-masq": False}, "original": str(record),
+                         "original_extra": {"bridge": "172.17.0.1/16"}})
     assert first["changed"] is True and first["recorded_keys"] == ["bip", "ip-masq"]
     saved = json.loads(record.read_text())
     assert saved["text"] == original
     assert saved["keys"] == {"bip": {"present": False}, "ip-masq": {"present": True, "value": True}}
     assert stat.S_IMODE(record.stat().st_mode) == 0o600
     # a later change of a recorded key keeps the first original; a new key is added
-    second = run(capsys, {"path": str(path), "set": {"bip": "10.2.0.1/24", "mtu": 1450}, "original": str(record)})
+    second = run(capsys, {"path": str(path), "set": {"bip": "10.2.0.1/24", "mtu": 1450}, "original": str(record),
+                          "original_extra": {"bridge": "10.1.0.1/24"}})
     assert second["recorded_keys"] == ["mtu"]
     assert json.loads(record.read_text())["keys"]["bip"] == {"present": False}
     assert run(capsys, {"path": str(path), "set": {"mtu": 1450}, "original": str(record)})["changed"] is False
 
     check = run(capsys, {"path": str(path), "original": str(record), "restore": True}, check=True, diff=True)
     assert check["changed"] is True and check["byte_identical"] is True and record.exists()
+    assert check["original_extra"] == {"bridge": "172.17.0.1/16"}  # from the first record only
     assert check["diff"]["after"] == original and path.read_text() != original
     restored = run(capsys, {"path": str(path), "original": str(record), "restore": True})
     assert restored["changed"] is True and restored["byte_identical"] is True
