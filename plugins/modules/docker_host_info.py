@@ -663,20 +663,15 @@ from ansible_collections.crosshost.docker.plugins.module_utils._docker_api impor
 )
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import CrosshostError, IptablesError, fail
 from ansible_collections.crosshost.docker.plugins.module_utils._firewall_backend import running_backend
-from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import (
-    DaemonJsonError,
-    HostFactsError,
+from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import DaemonJsonError, HostFactsError, parse_daemon_json
+from ansible_collections.crosshost.docker.plugins.module_utils._host_facts_docker import (
     container_record,
     default_bridge,
     normalise_engine,
-    normalise_interfaces,
     normalise_network,
-    normalise_routes,
-    normalise_sysfs_link,
-    parse_daemon_json,
-    parse_ip_json,
-    parse_sysctl_int,
 )
+from ansible_collections.crosshost.docker.plugins.module_utils._host_facts_ip import normalise_interfaces, normalise_routes, parse_ip_json
+from ansible_collections.crosshost.docker.plugins.module_utils._host_facts_sysfs import normalise_sysfs_link, parse_sysctl_int
 from ansible_collections.crosshost.docker.plugins.module_utils._hosttools import HostTools, HostToolError
 from ansible_collections.crosshost.docker.plugins.module_utils._iptables import Iptables, IptablesSaveError
 

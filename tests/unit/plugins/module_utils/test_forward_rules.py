@@ -9,7 +9,7 @@ import ipaddress
 import pytest
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _forward_rules as fr
-from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import parse_iptables_save
+from ansible_collections.crosshost.docker.plugins.module_utils._iptables import parse_save
 from ansible_collections.crosshost.docker.tests.unit import helpers
 
 L = [ipaddress.ip_network("10.0.0.0/24")]
@@ -93,7 +93,7 @@ def test_desired_rules_are_scoped_both_ways_and_nat_exempts_the_cluster():
 
 
 def test_fresh_host_plan_creates_everything_in_one_transaction():
-    steps = fr.plan(fr.current(parse_iptables_save(DOCKER_2010)), want())
+    steps = fr.plan(fr.current(parse_save(DOCKER_2010)), want())
     assert steps["create"] == [("filter", fr.FILTER_CHAIN), ("nat", fr.NAT_CHAIN)]
     assert steps["removed"] == []
     text = fr.restore_text(steps["restore"])
@@ -106,12 +106,12 @@ def test_fresh_host_plan_creates_everything_in_one_transaction():
 @pytest.mark.parametrize("quoted", [True, False])
 def test_applied_state_plans_nothing_in_either_quoting_style(quoted):
     text = APPLIED if quoted else APPLIED.replace('"crosshost.docker"', "crosshost.docker")
-    steps = fr.plan(fr.current(parse_iptables_save(text)), want())
+    steps = fr.plan(fr.current(parse_save(text)), want())
     assert steps["added"] == [] and steps["removed"] == [] and fr.restore_text(steps["restore"]) == ""
 
 
 def test_changed_peers_rewrite_our_chain_only_and_report_each_rule():
-    cur = fr.current(parse_iptables_save(APPLIED))
+    cur = fr.current(parse_save(APPLIED))
     w = fr.desired(L, P[:1] + [ipaddress.ip_network("10.3.0.0/24")], "eth0")
     steps = fr.plan(cur, w)
     assert "filter CROSSHOST-FORWARD -s 10.2.0.0/24 -d 10.0.0.0/24 -i eth0 -j ACCEPT" in steps["removed"]
@@ -121,29 +121,29 @@ def test_changed_peers_rewrite_our_chain_only_and_report_each_rule():
 
 
 def test_absent_removes_jumps_before_chains_and_nothing_else():
-    steps = fr.plan(fr.current(parse_iptables_save(APPLIED)), want(), state="absent")
+    steps = fr.plan(fr.current(parse_save(APPLIED)), want(), state="absent")
     f = steps["restore"]["filter"]
     assert f == ['-D DOCKER-USER -m comment --comment "crosshost.docker" -j CROSSHOST-FORWARD',
                  "-F CROSSHOST-FORWARD", "-X CROSSHOST-FORWARD"]
     assert steps["restore"]["nat"][-1] == "-X CROSSHOST-MASQ"
     assert steps["delete"] == [("filter", fr.FILTER_CHAIN), ("nat", fr.NAT_CHAIN)]
     assert not any("198.51.100.7" in r for r in steps["removed"])
-    assert fr.plan(fr.current(parse_iptables_save(DOCKER_2010)), want(), state="absent")["removed"] == []
+    assert fr.plan(fr.current(parse_save(DOCKER_2010)), want(), state="absent")["removed"] == []
 
 
 def test_an_unlabelled_jump_to_our_chain_is_replaced_by_ours():
     text = APPLIED.replace('-A DOCKER-USER -m comment --comment "crosshost.docker" -j CROSSHOST-FORWARD',
                            "-A DOCKER-USER -j CROSSHOST-FORWARD")
-    steps = fr.plan(fr.current(parse_iptables_save(text)), want())
+    steps = fr.plan(fr.current(parse_save(text)), want())
     assert steps["removed"] == ["filter DOCKER-USER -j CROSSHOST-FORWARD"]
     assert steps["added"] == ["filter DOCKER-USER -m comment --comment crosshost.docker -j CROSSHOST-FORWARD"]
 
 
 def test_docker_masquerade_and_raw_drops_are_found_for_local_subnets_only():
-    assert fr.docker_masquerade(parse_iptables_save(DOCKER_2010), L) == [
+    assert fr.docker_masquerade(parse_save(DOCKER_2010), L) == [
         "nat POSTROUTING -s 10.0.0.0/24 ! -o docker0 -j MASQUERADE"]
-    assert fr.docker_masquerade(parse_iptables_save(APPLIED), L) == []
-    assert fr.raw_drops(parse_iptables_save(APPLIED), L) == ["raw PREROUTING -d 10.0.0.2/32 ! -i docker0 -j DROP"]
+    assert fr.docker_masquerade(parse_save(APPLIED), L) == []
+    assert fr.raw_drops(parse_save(APPLIED), L) == ["raw PREROUTING -d 10.0.0.2/32 ! -i docker0 -j DROP"]
 
 
 def test_persist_script_is_idempotent_by_construction():
@@ -160,7 +160,7 @@ def test_persist_script_is_idempotent_by_construction():
 
 
 def test_describe_lists_chains_and_jumps():
-    text = fr.describe(fr.current(parse_iptables_save(APPLIED)))
+    text = fr.describe(fr.current(parse_save(APPLIED)))
     assert text.splitlines()[0] == "*filter CROSSHOST-FORWARD"
     assert "*filter DOCKER-USER: -m comment --comment \"crosshost.docker\" -j CROSSHOST-FORWARD" in text
     assert fr.describe({"chains": {}, "jumps": []}) == ""

@@ -26,26 +26,17 @@ import json
 
 import pytest
 
-from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import (
-    DaemonJsonError,
-    HostFactsError,
-    IpJsonError,
-    IptablesSaveError,
+from ansible_collections.crosshost.docker.plugins.module_utils._docker_api import docker_unreachable_message, unix_socket_path
+from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import DaemonJsonError, HostFactsError, parse_daemon_json
+from ansible_collections.crosshost.docker.plugins.module_utils._host_facts_docker import (
     container_record,
     default_bridge,
-    docker_unreachable_message,
     normalise_engine,
-    normalise_interfaces,
     normalise_network,
-    normalise_routes,
-    normalise_sysfs_link,
-    parse_daemon_json,
-    parse_ip_json,
-    parse_iptables_save,
-    parse_iptables_version,
-    parse_sysctl_int,
-    unix_socket_path,
 )
+from ansible_collections.crosshost.docker.plugins.module_utils._host_facts_ip import IpJsonError, normalise_interfaces, normalise_routes, parse_ip_json
+from ansible_collections.crosshost.docker.plugins.module_utils._host_facts_sysfs import normalise_sysfs_link, parse_sysctl_int
+from ansible_collections.crosshost.docker.plugins.module_utils._iptables import IptablesSaveError, parse_save, parse_version
 from ansible_collections.crosshost.docker.tests.unit import helpers
 
 
@@ -388,7 +379,7 @@ class TestNormaliseEngine:
 
 class TestParseIptablesSave:
     def test_docker_20_10(self):
-        fw = parse_iptables_save(text("iptables_save_20.10_nft.txt"))
+        fw = parse_save(text("iptables_save_20.10_nft.txt"))
         assert fw["forward_policy"] == "DROP"
         assert fw["docker_user_exists"] is True
         assert fw["backend"] == "nf_tables"
@@ -407,7 +398,7 @@ class TestParseIptablesSave:
         assert fw["chains"]["nat"]["DOCKER"]["rules"][1] == "! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.0.0.2:80"
 
     def test_docker_28_5(self):
-        fw = parse_iptables_save(text("iptables_save_28.5_nft.txt"))
+        fw = parse_save(text("iptables_save_28.5_nft.txt"))
         assert fw["forward_policy"] == "DROP"
         assert fw["docker_user_exists"] is True
         assert fw["warnings"] == ["Warning: iptables-legacy tables present, use iptables-legacy-save to see them"]
@@ -421,13 +412,13 @@ class TestParseIptablesSave:
         assert {"DOCKER-CT", "DOCKER-BRIDGE"} <= set(flt)
 
     def test_real_lab_20_10(self):
-        fw = parse_iptables_save(text("iptables_save_20.10_lab.txt"))
+        fw = parse_save(text("iptables_save_20.10_lab.txt"))
         assert (fw["forward_policy"], fw["docker_user_exists"], fw["backend"]) == ("DROP", True, "nf_tables")
         assert fw["chains"]["filter"]["DOCKER-USER"] == {"policy": None, "rules": ["-j RETURN"]}
         assert fw["chains"]["nat"]["POSTROUTING"]["rules"] == ["-s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"]
 
     def test_real_lab_28_5(self):
-        fw = parse_iptables_save(text("iptables_save_28.5_lab.txt"))
+        fw = parse_save(text("iptables_save_28.5_lab.txt"))
         assert list(fw["chains"]) == ["raw", "filter", "nat"]
         assert fw["chains"]["raw"] == {"PREROUTING": {"policy": "ACCEPT", "rules": []}, "OUTPUT": {"policy": "ACCEPT", "rules": []}}
         assert fw["chains"]["filter"]["FORWARD"] == {"policy": "DROP", "rules": ["-j DOCKER-USER", "-j DOCKER-FORWARD"]}
@@ -435,7 +426,7 @@ class TestParseIptablesSave:
         assert fw["docker_user_exists"] is True
 
     def test_legacy_with_counters(self):
-        fw = parse_iptables_save(text("iptables_save_legacy_counters.txt"))
+        fw = parse_save(text("iptables_save_legacy_counters.txt"))
         assert fw["backend"] == "legacy"
         assert fw["forward_policy"] == "ACCEPT"
         assert list(fw["chains"]) == ["nat", "filter"]
@@ -448,34 +439,34 @@ class TestParseIptablesSave:
         assert fw["chains"]["filter"]["DOCKER-USER"]["rules"] == ["-j RETURN"]
 
     def test_empty_ruleset(self):
-        assert parse_iptables_save("") == {"chains": {}, "forward_policy": "ACCEPT", "docker_user_exists": False,
-                                           "backend": None, "warnings": []}
+        assert parse_save("") == {"chains": {}, "forward_policy": "ACCEPT", "docker_user_exists": False,
+                                  "backend": None, "warnings": []}
 
     def test_no_filter_table(self):
-        fw = parse_iptables_save("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n")
+        fw = parse_save("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n")
         assert fw["forward_policy"] == "ACCEPT"
         assert fw["docker_user_exists"] is False
 
     def test_docker_user_in_another_table_does_not_count(self):
-        fw = parse_iptables_save("*nat\n:DOCKER-USER - [0:0]\nCOMMIT\n")
+        fw = parse_save("*nat\n:DOCKER-USER - [0:0]\nCOMMIT\n")
         assert fw["docker_user_exists"] is False
 
     def test_missing_commit_is_tolerated(self):
-        fw = parse_iptables_save("*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j DOCKER-USER\n")
+        fw = parse_save("*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j DOCKER-USER\n")
         assert fw["chains"]["filter"]["FORWARD"] == {"policy": "DROP", "rules": ["-j DOCKER-USER"]}
 
     def test_rule_before_chain_declaration(self):
-        fw = parse_iptables_save("*filter\n-A X -j RETURN\n:X - [0:0]\nCOMMIT\n")
+        fw = parse_save("*filter\n-A X -j RETURN\n:X - [0:0]\nCOMMIT\n")
         assert fw["chains"]["filter"]["X"] == {"policy": None, "rules": ["-j RETURN"]}
 
     def test_line_outside_table(self):
         with pytest.raises(IptablesSaveError) as info:
-            parse_iptables_save("*filter\nCOMMIT\n-A FORWARD -j ACCEPT\n")
+            parse_save("*filter\nCOMMIT\n-A FORWARD -j ACCEPT\n")
         assert "line 3" in str(info.value)
 
     def test_garbage(self):
         with pytest.raises(IptablesSaveError) as info:
-            parse_iptables_save("*filter\n:FORWARD DROP [0:0]\niptables: Permission denied\nCOMMIT\n")
+            parse_save("*filter\n:FORWARD DROP [0:0]\niptables: Permission denied\nCOMMIT\n")
         assert "line 3" in str(info.value) and "cannot parse" in str(info.value)
 
 
@@ -490,7 +481,7 @@ class TestParseIptablesVersion:
         ("command not found", {"version": None, "backend": None}),
     ])
     def test_versions(self, out, expected):
-        assert parse_iptables_version(out) == expected
+        assert parse_version(out) == expected
 
 
 # ----------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ import pytest
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _forward_rules as fr
 from ansible_collections.crosshost.docker.plugins.module_utils import _input_rules as ir
-from ansible_collections.crosshost.docker.plugins.module_utils._host_facts import parse_iptables_save
+from ansible_collections.crosshost.docker.plugins.module_utils._iptables import parse_save
 
 
 def test_validate_normalises():
@@ -55,20 +55,20 @@ def _want():
 
 
 def test_desired_matches_what_iptables_save_prints():
-    cur = fr.current(parse_iptables_save(SAVE), {"filter": "CROSSHOST-OVERLAY"})
+    cur = fr.current(parse_save(SAVE), {"filter": "CROSSHOST-OVERLAY"})
     steps = fr.plan(cur, _want())
     assert steps["added"] == [] and steps["removed"] == []
 
 
 def test_from_scratch_creates_chain_and_jump():
-    cur = fr.current(parse_iptables_save(SAVE.replace("CROSSHOST-OVERLAY", "OTHER")), {"filter": "CROSSHOST-OVERLAY"})
+    cur = fr.current(parse_save(SAVE.replace("CROSSHOST-OVERLAY", "OTHER")), {"filter": "CROSSHOST-OVERLAY"})
     steps = fr.plan(cur, _want())
     assert "filter CROSSHOST-OVERLAY -s 192.168.1.12/32 -i eth0 -p udp -m udp --dport 4789 -j ACCEPT" in steps["added"]
     assert steps["restore"]["filter"][-1] == "-I INPUT 1 -m comment --comment crosshost.docker -j CROSSHOST-OVERLAY"
 
 
 def test_absent_removes_only_ours():
-    cur = fr.current(parse_iptables_save(SAVE), {"filter": "CROSSHOST-OVERLAY"})
+    cur = fr.current(parse_save(SAVE), {"filter": "CROSSHOST-OVERLAY"})
     steps = fr.plan(cur, _want(), state="absent")
     assert steps["delete"] == [("filter", "CROSSHOST-OVERLAY")]
     assert not any("10.9.9.9" in line for line in steps["restore"]["filter"])
