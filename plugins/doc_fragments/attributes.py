@@ -10,8 +10,13 @@ class ModuleDocFragment(object):
     """The check/diff C(attributes:) of the collection's modules.
 
     A module extends ``crosshost.docker.attributes`` and states, under its own ``attributes:``, the
-    ``support`` (and ``details``) of ``check_mode`` and ``diff_mode``. A read-only module extends
-    ``crosshost.docker.attributes.info_module`` as well and states nothing.
+    ``support`` (and ``details``) of ``check_mode`` and ``diff_mode``. A module that supports both fully
+    extends ``crosshost.docker.attributes.check_diff`` as well and states only their ``details``. A
+    read-only module extends ``crosshost.docker.attributes.info_module`` as well and states nothing.
+
+    ansible-core merges the attributes one level deep: a key the module states wins over the fragments',
+    and among fragments the first listed wins. So ``support`` is not in DOCUMENTATION: it would win over
+    ``info_module``'s.
     """
 
     DOCUMENTATION = r"""
@@ -25,6 +30,14 @@ attributes:
     description: Target OS/families that can be operated against.
     support: N/A
     platforms: posix
+"""
+
+    CHECK_DIFF = r"""
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 """
 
     INFO_MODULE = r"""

@@ -56,13 +56,12 @@ options:
     default: present
 extends_documentation_fragment:
   - crosshost.docker.attributes
+  - crosshost.docker.attributes.check_diff
 attributes:
   check_mode:
-    support: full
     details:
       - Nothing is changed; the rules and the files that would change are reported.
   diff_mode:
-    support: full
     details:
       - Our chain, its jump and our boot files, before and after.
 notes:

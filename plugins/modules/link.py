@@ -111,13 +111,12 @@ options:
     default: auto
 extends_documentation_fragment:
   - crosshost.docker.attributes
+  - crosshost.docker.attributes.check_diff
 attributes:
   check_mode:
-    support: full
     details:
       - Nothing is changed; what would change is reported.
   diff_mode:
-    support: full
     details:
       - The link's attributes before and after, and the text of the persistence files.
 notes:

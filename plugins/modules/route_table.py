@@ -157,14 +157,13 @@ options:
     default: /etc/crosshost-docker
 extends_documentation_fragment:
   - crosshost.docker.attributes
+  - crosshost.docker.attributes.check_diff
 attributes:
   check_mode:
-    support: full
     details:
       - Nothing is written. The input, the next hops, the quota and the plan are checked as in a real run, with read
         calls only (RV(write_calls) is 0).
   diff_mode:
-    support: full
     details:
       - The table before and after the plan (routes the module does not manage are marked), the source/destination
         checks (V(aws)) and the boot script and unit (V(linux)).
