@@ -58,8 +58,8 @@ def drift_items(results):
         lines.append("daemon.json differs: %s" % (shown or "file mode"))
     daemon = results.get("daemon")
     if _changed(daemon):
-        lines.append("dockerd does not run with its configuration: %s" % ("; ".join(daemon.get("pending") or [])
-                                                                       or "it is not running"))
+        why = "; ".join(daemon.get("pending") or []) or "it is not running"
+        lines.append("dockerd does not run with its configuration: %s" % why)
     fwd = results.get("forwarding")
     if _changed(fwd):
         keys = [c.get("key") for c in fwd.get("runtime_changes") or []]
@@ -69,16 +69,20 @@ def drift_items(results):
         if fwd.get("file_changed"):
             parts.append("file %s" % fwd.get("file"))
         lines.append("sysctl differs: %s" % ("; ".join(parts) or "see the diff"))
+    policy, expect = results.get("forward_policy"), results.get("expect_policy")
+    policy_drift = bool(policy and expect and policy != expect)
     rules = results.get("rules")
     if _changed(rules):
         parts = []
-        if rules.get("added"):
-            parts.append("missing %s" % "; ".join(rules["added"]))
+        # the policy has a line of its own below
+        added = [r for r in rules.get("added") or [] if not (policy_drift and " FORWARD policy " in r)]
+        if added:
+            parts.append("missing %s" % "; ".join(added))
         if rules.get("removed"):
             parts.append("unexpected %s" % "; ".join(rules["removed"]))
-        lines.append("firewall rules differ: %s" % (", ".join(parts) or "our chains, jumps or boot files"))
-    policy, expect = results.get("forward_policy"), results.get("expect_policy")
-    if policy and expect and policy != expect:
+        if parts or not policy_drift:
+            lines.append("firewall rules differ: %s" % (", ".join(parts) or "our chains, jumps or boot files"))
+    if policy_drift:
         lines.append("FORWARD policy is %s, not %s: every container on this host is reachable from anywhere; run "
                      "iptables -P FORWARD %s (Docker sets it at start)" % (policy, expect, expect))
     lines.extend("routes on this host: %s" % line for line in _routes(results.get("host_routes")))

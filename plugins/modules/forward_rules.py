@@ -74,6 +74,16 @@ options:
     type: str
     choices: [rules, policy]
     default: rules
+  forward_policy:
+    description:
+      - With O(mode=rules), what to do with the FORWARD chain's policy.
+      - V(keep) leaves it as it is.
+      - V(drop) sets it back to DROP (Docker's own setting) when somebody set it to ACCEPT, the seed's manual fix. With
+        ACCEPT every container on the host is reachable from anywhere, published or not, and the scoped rules prove
+        nothing. Use V(keep) on hosts that forward other traffic on purpose.
+    type: str
+    choices: [keep, drop]
+    default: keep
   check_direct_routing:
     description:
       - On Docker 28 and later, fail (warn in check mode) unless C(allow-direct-routing) is set to V(true) in
@@ -258,6 +268,9 @@ def plan(module, hosts, parsed, local, peers):
         if state == "present" and policy_want != policy_now:
             job.warnings.append("FORWARD policy ACCEPT forwards all traffic to every container on this host, "
                                 "published ports or not. Prefer mode=rules.")
+    elif state == "present" and p["forward_policy"] == "drop" and policy_now == "ACCEPT":
+        policy_want = "DROP"
+        job.set_policy("filter", "FORWARD", policy_now, policy_want)
     job.diff_extra = ("FORWARD policy %s\n" % policy_now, "FORWARD policy %s\n" % policy_want)
 
     # Persistence: our script, and a unit where systemd runs the host.
@@ -279,6 +292,7 @@ def main():
             underlay_interface=dict(type="str"),
             masquerade=dict(type="bool", default=True),
             mode=dict(type="str", choices=["rules", "policy"], default="rules"),
+            forward_policy=dict(type="str", choices=["keep", "drop"], default="keep"),
             check_direct_routing=dict(type="bool", default=True),
             daemon_json_path=dict(type="path", default="/etc/docker/daemon.json"),
             **chains.ARGUMENT_SPEC

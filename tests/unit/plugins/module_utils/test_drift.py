@@ -54,3 +54,11 @@ def test_unchanged_or_skipped_results_are_silent_even_with_lists():
     assert drift_items({"rules": {"changed": True, "skipped": True, "added": ["a"]}}) == []
     assert drift_items({"daemon": {"changed": True, "pending": []}}) == [
         "dockerd does not run with its configuration: it is not running"]
+
+
+def test_the_policy_step_of_the_rules_is_not_named_twice():
+    rules = {"changed": True, "added": ["filter FORWARD policy DROP (was ACCEPT)"], "removed": []}
+    assert drift_items({"rules": rules, "forward_policy": "ACCEPT", "expect_policy": "DROP"}) == [
+        "FORWARD policy is ACCEPT, not DROP: every container on this host is reachable from anywhere; run "
+        "iptables -P FORWARD DROP (Docker sets it at start)"]
+    assert drift_items({"rules": rules}) == ["firewall rules differ: missing filter FORWARD policy DROP (was ACCEPT)"]

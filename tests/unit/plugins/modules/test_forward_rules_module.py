@@ -163,6 +163,18 @@ def test_policy_mode_sets_the_forward_policy(host, capsys, tmp_path):
     assert back["removed"] == ["filter FORWARD policy DROP (was ACCEPT)"]
 
 
+def test_rules_mode_sets_an_accept_policy_back_to_drop_only_when_asked(host, capsys, tmp_path):
+    tables, _run = host(CLEAN.replace(":FORWARD DROP", ":FORWARD ACCEPT"), systemd=False)
+    args = dict(ARGS, persist=False)
+    kept = run_module(capsys, tmp_path, args, check=True)
+    assert not any("policy" in line for line in kept["added"]) and kept["forward_policy"] == "ACCEPT"
+    check = run_module(capsys, tmp_path, dict(args, forward_policy="drop"), check=True)
+    assert "filter FORWARD policy DROP (was ACCEPT)" in check["added"] and tables.policies == []
+    done = run_module(capsys, tmp_path, dict(args, forward_policy="drop"))
+    assert tables.policies == [("filter", "FORWARD", "DROP")] and done["forward_policy"] == "DROP"
+    assert run_module(capsys, tmp_path, dict(args, forward_policy="drop"))["changed"] is False
+
+
 def test_missing_docker_user_chain(host, capsys, tmp_path):
     host(CLEAN.replace(":DOCKER-USER - [0:0]\n", "").replace("-A DOCKER-USER -j RETURN\n", "")
          .replace("-A FORWARD -j DOCKER-USER\n", ""))

@@ -1,0 +1,272 @@
+"""Day-2 operations of the direct_route role on three real lab hosts (Docker 20.10, 26, 28) with the
+lab's VPC router (issue 14, items 1-4, 6 and 8). The tests run in order on one lab and build on each
+other, as an operator's week would:
+
+1. h1 and h2 converge; h3 is added. No old host restarts or changes its bridge network, a ping
+   between the old hosts' containers loses nothing while h3 comes in, the peers only get h3's
+   subnet in their rules and the router gets one new route.
+2. ``--limit h2`` changes nothing and plans from the whole group; the role used without the
+   playbook's whole-group ``direct_route_hosts`` refuses a limited run before any change.
+3. Drift (FORWARD policy ACCEPT, our chain flushed, a route deleted and one redirected, a sysctl
+   flipped, daemon.json edited by hand): ``--check`` fails and names each item per host, and changes
+   nothing; a normal run repairs it and ``--check`` passes.
+4. Rolling restart: with live-restore on and ``direct_route_restart_batch=1``, a daemon.json change
+   restarts one host at a time and the containers keep running with the same IP.
+5. Retire h3 (``direct_route_state: absent`` as its host var): its route goes, its subnet leaves the
+   peers' rules, its daemon.json (absent before) and docker0 address come back, none of our files,
+   chains or sysctl files remain; no other host restarts.
+6. Undo the scheme on every host: each host equals its snapshot from before the first run (h2's
+   daemon.json byte for byte; h1's key for key, since live-restore was added by "someone else"),
+   the router holds none of our routes, dockerd runs; a second undo changes nothing.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from labutil import REPO, ansible_home, collections_path
+
+HOSTS = ["h1", "h2", "h3"]
+IMAGE = "local/probe:latest"  # the lab's image, on every host (busybox: sleep, ping)
+PLAYBOOK = "playbooks/direct_route.yml"
+H2_ORIGINAL = '{\n    "log-level": "info"\n}\n'  # a file of somebody else's, in a style of its own
+ROLE_ONLY = """- hosts: docker_hosts
+  gather_facts: true
+  gather_subset: [network]
+  roles:
+    - role: crosshost.docker.direct_route
+      direct_route_verify: false
+"""
+
+
+@pytest.fixture(scope="module")
+def lab(lab_factory):
+    lab = lab_factory("d2", hosts=3, engines="20.10 26 28")
+    lab.sh("h2", "printf '%s' '" + H2_ORIGINAL + "' > /etc/docker/daemon.json")
+    lab.snapshot = {h: snapshot(lab, h) for h in HOSTS}
+    lab.snapshot["rt"] = router_routes(lab)
+    return lab
+
+
+def run(lab, *extra, inventories=(), playbook=PLAYBOOK):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_HOME=ansible_home(),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_DEPRECATION_WARNINGS="False")
+    args = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", lab.inventory]
+    for inv in inventories:
+        args += ["-i", inv]
+    proc = subprocess.run(args + [playbook, *extra], capture_output=True, text=True, env=env, cwd=REPO,
+                          timeout=900, check=False)
+    return proc.returncode, proc.stdout
+
+
+def recap(stdout):
+    out = {}
+    for line in stdout.split("PLAY RECAP", 1)[-1].splitlines():
+        m = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
+        if m:
+            out[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+    return out
+
+
+def host_vars_file(lab, name, per_host):
+    """An extra inventory that sets host vars, e.g. {"h3": {"direct_route_state": "absent"}}."""
+    path = os.path.join(lab.dir, name)
+    with open(path, "w") as f:
+        f.write("docker_hosts:\n  hosts:\n")
+        for host, values in per_host.items():
+            f.write("    %s:\n" % host + "".join("      %s: %s\n" % (k, json.dumps(v)) for k, v in values.items()))
+    return path
+
+
+def sh(lab, host, script):
+    return lab.sh(host, script).stdout.strip()
+
+
+def dockerd_pid(lab, host):
+    return sh(lab, host, "cat /var/run/docker.pid")
+
+
+def docker0(lab, host):
+    return sh(lab, host, "ip -4 -o addr show docker0 | awk '{print $4}'")
+
+
+def daemon_json_text(lab, host):
+    proc = lab.sh(host, "cat /etc/docker/daemon.json", check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def ours(lab, host):
+    """Everything of ours on a host: chains and rules, files, sysctl files, routes in the pool."""
+    return {
+        "iptables": sh(lab, host, "iptables-save | grep -i crosshost || true"),
+        "files": sh(lab, host, "ls -A /etc/crosshost-docker 2>/dev/null; ls /etc/sysctl.d | grep crosshost; "
+                               "ls /etc/systemd/system 2>/dev/null | grep crosshost; true"),
+        "routes": sh(lab, host, "ip route show proto static | grep '^10\\.0\\.' || true"),
+    }
+
+
+def snapshot(lab, host):
+    return {"daemon_json": daemon_json_text(lab, host), "docker0": docker0(lab, host), "ours": ours(lab, host)}
+
+
+def router_routes(lab):
+    return sh(lab, "rt", "ip route show | grep '^10\\.0\\.' | awk '{print $1, $3}' | sort")
+
+
+def start_container(lab, host, name):
+    lab.sh(host, f"docker rm -f {name} >/dev/null 2>&1; docker run -d --name {name} {IMAGE} sleep 3600 >/dev/null")
+    return container(lab, host, name)
+
+
+def container(lab, host, name):
+    out = sh(lab, host, "docker inspect -f '{{.State.Running}} {{.State.StartedAt}} "
+                        "{{.NetworkSettings.IPAddress}}' " + name)
+    running, started, ip = out.split()
+    return {"running": running == "true", "started": started, "ip": ip}
+
+
+def test_adding_a_host_changes_no_old_host(lab):
+    rc, out = run(lab, "-e", "direct_route_play_hosts=h1,h2")
+    assert rc == 0, out[-4000:]
+    old = {h: {"pid": dockerd_pid(lab, h), "net": sh(lab, h, "docker network inspect -f '{{.Id}}' bridge"),
+               "c": start_container(lab, h, "xh-app")} for h in ("h1", "h2")}
+    rules_before = {h: sh(lab, h, "iptables -S CROSSHOST-FORWARD") for h in ("h1", "h2")}
+    assert router_routes(lab).count("\n") == 1  # two routes
+    # a ping between the old hosts' containers runs all the while h3 comes in
+    pinger = subprocess.Popen(["nsenter", "-t", str(lab.pid("h1")), "-n", "-m", "-u", "--", "docker", "exec",
+                               "xh-app", "ping", "-c", "150", "-i", "0.2", old["h2"]["c"]["ip"]],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        rc, out = run(lab)
+    finally:
+        ping_out = pinger.communicate(timeout=120)[0]
+    assert rc == 0, out[-4000:]
+    stats = re.search(r"(\d+) packets transmitted, (\d+) (packets )?received", ping_out)
+    assert stats and stats.group(1) == stats.group(2) and int(stats.group(1)) == 150, ping_out[-500:]
+    for h in ("h1", "h2"):
+        assert dockerd_pid(lab, h) == old[h]["pid"], f"{h} restarted"
+        assert sh(lab, h, "docker network inspect -f '{{.Id}}' bridge") == old[h]["net"]
+        assert container(lab, h, "xh-app") == old[h]["c"]
+        rules = sh(lab, h, "iptables -S CROSSHOST-FORWARD")
+        new_lines = set(rules.splitlines()) - set(rules_before[h].splitlines())
+        assert new_lines and all("10.0.2.0/24" in line for line in new_lines), new_lines
+        assert set(rules_before[h].splitlines()) <= set(rules.splitlines())
+    assert docker0(lab, "h3") == "10.0.2.1/24"
+    assert router_routes(lab) == "10.0.0.0/24 192.168.1.11\n10.0.1.0/24 192.168.1.12\n10.0.2.0/24 192.168.1.13"
+    assert "3 hosts, 6 pairs, 0 broken" in out
+    # a rerun changes nothing anywhere
+    rc, out = run(lab, "-e", "direct_route_verify=false")
+    assert rc == 0 and all(r["changed"] == 0 for r in recap(out).values()), out[-3000:]
+
+
+def test_a_limited_run_plans_from_the_whole_group(lab):
+    pids = {h: dockerd_pid(lab, h) for h in HOSTS}
+    routes = router_routes(lab)
+    rc, out = run(lab, "--limit", "h2")
+    assert rc == 0, out[-4000:]
+    assert list(recap(out)) == ["h2"] and recap(out)["h2"]["changed"] == 0, out[-3000:]
+    assert "[h2 -> h1]" in out and "[h2 -> h3]" in out  # read, not changed
+    assert router_routes(lab) == routes and {h: dockerd_pid(lab, h) for h in HOSTS} == pids
+    # the role alone (direct_route_hosts = the play's hosts): a limited run is refused before any change
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", dir=lab.dir, delete=False) as f:
+        f.write(ROLE_ONLY)
+    before = {h: (daemon_json_text(lab, h), ours(lab, h)) for h in HOSTS}
+    rc, out = run(lab, "--limit", "h2", playbook=f.name)
+    assert rc != 0
+    assert "--limit h2 left out h1, h3" in out and "direct_route_hosts" in out, out[-3000:]
+    assert {h: (daemon_json_text(lab, h), ours(lab, h)) for h in HOSTS} == before
+    assert router_routes(lab) == routes
+
+
+def test_drift_is_found_in_check_mode_named_and_repaired(lab):
+    lab.sh("h1", "iptables -P FORWARD ACCEPT")
+    lab.sh("h2", "iptables -F CROSSHOST-FORWARD; sysctl -qw net.ipv4.conf.docker0.forwarding=0")
+    lab.sh("h3", "sed -i 's/\"ip-masq\": false/\"ip-masq\": true/' /etc/docker/daemon.json")
+    lab.sh("rt", "ip route del 10.0.1.0/24; ip route replace 10.0.0.0/24 via 192.168.1.13")
+    drifted = {h: (daemon_json_text(lab, h), ours(lab, h), dockerd_pid(lab, h)) for h in HOSTS}
+    routes = router_routes(lab)
+    rc, out = run(lab, "--check")
+    assert rc != 0
+    messages = {m.group(1): m.group(2) for m in re.finditer(r'fatal: \[(h\d)\]: FAILED! => .*"msg": "drift on \1: (.*?)"', out)}
+    assert set(messages) == set(HOSTS), out[-4000:]
+    assert "FORWARD policy is ACCEPT" in messages["h1"]
+    assert "rt: route 10.0.0.0/24 points to 192.168.1.13, not 192.168.1.11" in messages["h1"]
+    assert "firewall rules differ: missing" in messages["h2"] and "net.ipv4.conf.docker0.forwarding" in messages["h2"]
+    assert "rt: missing route 10.0.1.0/24 via 192.168.1.12" in messages["h2"]
+    assert "daemon.json differs: ip-masq (to be false)" in messages["h3"]
+    # it changed nothing while it looked
+    assert {h: (daemon_json_text(lab, h), ours(lab, h), dockerd_pid(lab, h)) for h in HOSTS} == drifted
+    assert router_routes(lab) == routes and sh(lab, "h1", "iptables -S FORWARD | head -1") == "-P FORWARD ACCEPT"
+    # a normal run repairs everything (the FORWARD policy included), then check mode passes
+    rc, out = run(lab, "-e", "direct_route_verify=false")
+    assert rc == 0, out[-4000:]
+    rc, out = run(lab, "--check")
+    assert rc == 0, out[-4000:]
+    assert router_routes(lab) == "10.0.0.0/24 192.168.1.11\n10.0.1.0/24 192.168.1.12\n10.0.2.0/24 192.168.1.13"
+
+
+def test_rolling_restart_keeps_live_restore_containers_running(lab):
+    apps = {}
+    for h in ("h1", "h3"):
+        # live-restore comes from "someone else": the role keeps it, and the undo below keeps it too
+        lab.sh(h, "python3 -c \"import json; p='/etc/docker/daemon.json'; c=json.load(open(p)); "
+                  "c['live-restore']=True; open(p,'w').write(json.dumps(c, indent=2)+'\\n')\"")
+    rc, out = run(lab, "-e", "direct_route_verify=false")  # applies live-restore (one restart each)
+    assert rc == 0, out[-4000:]
+    for h in ("h1", "h3"):
+        apps[h] = container(lab, h, "xh-app") if h == "h1" else start_container(lab, h, "xh-app")
+        lab.sh(h, "sed -i 's/\"ip-masq\": false/\"ip-masq\": true/' /etc/docker/daemon.json")  # drift to undo
+    pids = {h: dockerd_pid(lab, h) for h in HOSTS}
+    rc, out = run(lab, "-e", "direct_route_restart_batch=1")
+    assert rc == 0, out[-4000:]
+    starts = {}
+    for h in ("h1", "h3"):
+        assert dockerd_pid(lab, h) != pids[h], f"{h} did not restart"
+        assert container(lab, h, "xh-app") == apps[h], f"{h}: the container did not survive the restart"
+        starts[h] = int(sh(lab, h, "cut -d' ' -f22 /proc/$(cat /var/run/docker.pid)/stat"))
+    assert dockerd_pid(lab, "h2") == pids["h2"]
+    ticks = os.sysconf("SC_CLK_TCK")
+    # one after the other: the second dockerd started after the first one was up (a restart takes > 1 s)
+    assert abs(starts["h1"] - starts["h3"]) / ticks >= 1.0, starts
+    assert "3 hosts, 6 pairs, 0 broken" in out
+
+
+def test_retiring_a_host_restores_it_and_touches_no_other(lab):
+    pids = {h: dockerd_pid(lab, h) for h in ("h1", "h2")}
+    inv = host_vars_file(lab, "retire-h3.yml", {"h3": {"direct_route_state": "absent"}})
+    rc, out = run(lab, inventories=[inv])
+    assert rc == 0, out[-4000:]
+    assert router_routes(lab) == "10.0.0.0/24 192.168.1.11\n10.0.1.0/24 192.168.1.12"
+    for h in ("h1", "h2"):
+        assert dockerd_pid(lab, h) == pids[h]
+        assert "10.0.2.0/24" not in sh(lab, h, "iptables-save")
+    assert "2 hosts, 2 pairs, 0 broken" in out
+    assert snapshot(lab, "h3") == lab.snapshot["h3"]  # no daemon.json, docker0 172.17.0.1/16, nothing of ours
+    assert sh(lab, "h3", "docker info -f '{{.ServerVersion}}'")
+    rc, out = run(lab, inventories=[inv])
+    assert rc == 0 and all(r["changed"] == 0 for r in recap(out).values()), out[-3000:]
+
+
+def test_undoing_the_scheme_gives_every_host_its_state_from_before(lab):
+    inv = host_vars_file(lab, "absent-all.yml", {h: {"direct_route_state": "absent"} for h in HOSTS})
+    rc, out = run(lab, inventories=[inv])
+    assert rc == 0, out[-4000:]
+    for h in HOSTS:
+        now = snapshot(lab, h)
+        if h == "h1":  # live-restore was added by someone else meanwhile: kept, our keys gone
+            assert json.loads(now.pop("daemon_json")) == {"live-restore": True}
+            assert lab.snapshot[h]["daemon_json"] is None
+            assert {k: v for k, v in lab.snapshot[h].items() if k != "daemon_json"} == now
+        else:
+            assert now == lab.snapshot[h], h
+        assert sh(lab, h, "docker info -f '{{.ServerVersion}}'")
+    assert lab.snapshot["h2"]["daemon_json"] == H2_ORIGINAL
+    assert router_routes(lab) == lab.snapshot["rt"] == ""
+    assert sh(lab, "rt", "ls -A /etc/crosshost-docker 2>/dev/null; ls /etc/systemd/system 2>/dev/null | grep crosshost; true") == ""
+    rc, out = run(lab, inventories=[inv])
+    assert rc == 0 and all(r["changed"] == 0 for r in recap(out).values()), out[-3000:]
