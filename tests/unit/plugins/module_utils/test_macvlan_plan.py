@@ -288,8 +288,7 @@ def test_retiring_hosts_frees_their_slices_for_new_hosts_and_moves_nobody(retire
     assert ranges(plan) == {h: current[h] for h in staying}
     new = ["n%d" % i for i in range(len(retire))]
     plan = plan_ranges(staying + new, SUBNET, existing={h: current[h] for h in staying})
-    assert [plan[h]["ip_range"] for h in new] == sorted((current[h] for h in retire),
-                                                       key=lambda r: ipaddress.ip_network(r))
+    assert [plan[h]["ip_range"] for h in new] == sorted((current[h] for h in retire), key=ipaddress.ip_network)
     _check_disjoint(plan, SUBNET)
 
 
