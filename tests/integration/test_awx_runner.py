@@ -64,6 +64,12 @@ JOBS = {
                         "ALICLOUD_ACCESS_KEY": "LTAIxhtest", "ALICLOUD_SECRET_KEY": ALI_SECRET, "ALICLOUD_REGION": ""},
         "matrix_task": "Print the matrix",
     },
+    "direct_route_drift": {  # runs on the direct_route job's lab, after it; job type Check (--check)
+        "job_type": "check",
+        "template": {},
+        "answers": {},
+        "credentials": {},
+    },
     "macvlan": {
         "lab": ("awxmv", "20.10 28", "10"),
         "template": {"macvlan_networks": MACVLAN_NETWORKS, "macvlan_shim": True, "macvlan_verify": True,
@@ -118,7 +124,7 @@ def private_data_dir(base, lab, scheme, job, answers=None):
     # Job template: verbosity 1 (every task result is in the output), privilege escalation is
     # implied by the lab's connection (root in the host's namespaces).
     with open(os.path.join(pdd, "env", "cmdline"), "w") as f:
-        f.write("-u root --forks=5 -v")
+        f.write("-u root --forks=5 -v" + (" --check" if job.get("job_type") == "check" else ""))
     with open(os.path.join(pdd, "env", "settings"), "w") as f:
         json.dump({"job_timeout": 1800, "suppress_ansible_output": True, "suppress_output_file": False}, f)
     return pdd, extra
@@ -222,6 +228,33 @@ def test_direct_route_job(labs, tmp_path, monkeypatch):
         assert re.fullmatch(r"10\.0\.\d+\.1/24", bip), bip
         subnet = bip.rsplit(".", 1)[0] + ".0/24"
         assert f"{subnet} via {lab.state['hosts'][host]['address']}" in routes, routes
+
+
+def test_direct_route_drift_job(labs, tmp_path, monkeypatch):
+    """The nightly drift template (docs/day2.md): check mode, passes on a converged cluster, fails on
+    drift and names each item, and changes nothing."""
+    lab = labs("direct_route")
+    if lab.sh("h1", "iptables -S CROSSHOST-FORWARD", check=False).returncode != 0:
+        result, events, stdout, _extra = run_job(tmp_path / "converge", lab, "direct_route", monkeypatch)
+        assert_job_succeeded(result, events, stdout, HOSTS)
+    result, events, stdout, _extra = run_job(tmp_path / "clean", lab, "direct_route_drift", monkeypatch)
+    assert_job_succeeded(result, events, stdout, HOSTS)
+    assert "drift on" not in stdout
+
+    lab.sh("h1", "iptables -P FORWARD ACCEPT")
+    subnet = lab.sh("h2", "ip -4 -o addr show docker0").stdout.split()[3].rsplit(".", 1)[0] + ".0/24"
+    lab.sh("rt", f"ip route del {subnet}")
+    before = {h: lab.sh(h, "iptables-save | grep -v '^#'; cat /etc/docker/daemon.json").stdout for h in HOSTS}
+    routes = lab.sh("rt", "ip -4 route show").stdout
+    result, events, stdout, _extra = run_job(tmp_path / "drift", lab, "direct_route_drift", monkeypatch)
+    assert result.status == "failed" and result.rc != 0, job_report(result, stdout)
+    failed = {e["event_data"]["host"]: e["event_data"]["res"]["msg"] for e in events if e["event"] == "runner_on_failed"}
+    assert set(failed) == set(HOSTS), job_report(result, stdout)
+    assert failed["h1"].startswith("drift on h1: ") and "FORWARD policy is ACCEPT" in failed["h1"]
+    assert f"missing route {subnet} via {lab.state['hosts']['h2']['address']}" in failed["h2"]
+    assert {h: lab.sh(h, "iptables-save | grep -v '^#'; cat /etc/docker/daemon.json").stdout for h in HOSTS} == before
+    assert lab.sh("rt", "ip -4 route show").stdout == routes
+    assert_no_secret(events)
 
 
 def test_macvlan_job(labs, tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ import time
 
 import pytest
 
-from labutil import REPO, ansible_home, collections_path
+from labutil import REPO, ansible_home, collections_path, run_task
 
 HOSTS = ["h1", "h2", "h3"]
 IMAGE = "local/probe:latest"  # the lab's image, on every host (busybox: sleep, ping)
@@ -219,8 +219,13 @@ def test_rolling_restart_keeps_live_restore_containers_running(lab):
     rc, out = run(lab, "-e", "direct_route_verify=false")  # applies live-restore (one restart each)
     assert rc == 0, out[-4000:]
     for h in ("h1", "h3"):
-        apps[h] = container(lab, h, "xh-app") if h == "h1" else start_container(lab, h, "xh-app")
-        lab.sh(h, "sed -i 's/\"ip-masq\": false/\"ip-masq\": true/' /etc/docker/daemon.json")  # drift to undo
+        start_container(lab, h, "xh-app")  # the restart above stopped h1's (live-restore was off then)
+        # drift that the running daemons use: ip-masq on, applied by a restart (live-restore keeps xh-app)
+        lab.sh(h, "sed -i 's/\"ip-masq\": false/\"ip-masq\": true/' /etc/docker/daemon.json")
+        ok, result = run_task(lab, h, "crosshost.docker.docker_daemon", {"state": "restarted"})
+        assert ok and result["containers_stopped"] == [], result
+        apps[h] = container(lab, h, "xh-app")
+        assert apps[h]["running"] and apps[h]["ip"]
     pids = {h: dockerd_pid(lab, h) for h in HOSTS}
     rc, out = run(lab, "-e", "direct_route_restart_batch=1")
     assert rc == 0, out[-4000:]

@@ -34,7 +34,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 AWX_DOCS = os.path.join(REPO, "docs", "awx")
 SURVEYS = os.path.join(AWX_DOCS, "surveys")
 # The playbook each survey belongs to, and the role that playbook runs.
-SCHEMES = {"direct_route": "direct_route", "macvlan": "macvlan", "overlay": "overlay"}
+# survey -> role; direct_route_drift is the nightly check-mode job of docs/day2.md
+SCHEMES = {"direct_route": "direct_route", "direct_route_drift": "direct_route", "macvlan": "macvlan",
+           "overlay": "overlay"}
 
 # ------------------------------------------------------------------------------------------------
 # AWX's rules (awx/main/constants.py, awx/api/views/__init__.py, awx/main/models/mixins.py)
