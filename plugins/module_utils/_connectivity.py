@@ -21,7 +21,8 @@ import ipaddress
 import re
 
 from ansible_collections.crosshost.docker.plugins.module_utils import _iptables
-from ansible_collections.crosshost.docker.plugins.module_utils._matrix import matrix_table
+from ansible_collections.crosshost.docker.plugins.module_utils._matrix import NOT_TESTED, matrix_table
+from ansible_collections.crosshost.docker.plugins.module_utils._verify_pairs import VerifyPairsError, select_pairs
 
 from ansible_collections.crosshost.docker.plugins.module_utils._errors import PlanError
 
@@ -534,18 +535,28 @@ def _cell_summary(cell, verdict):
     }
 
 
-def report(data, hosts=None, expect_source="container", by_name=False):
-    """The judged matrix of every ordered pair.
+def report(data, hosts=None, expect_source="container", by_name=False, pairs="all", ring_peers=2,
+           all_pairs_max_hosts=10):
+    """The judged matrix of the tested ordered pairs.
 
     data: {host: {"probe": state=started's `probe`, "tested": state=tested's result (its `row`
     keyed by peer host), "evidence": state=absent's `evidence`}}; missing parts are allowed.
+    pairs, ring_peers, all_pairs_max_hosts: which pairs were tested (see _verify_pairs: "all" is every
+    ordered pair; "ring" and "auto" as the verify role's verify_pairs). Pairs that were not tested are
+    left out of the matrix and of the verdict, and shown as NOT_TESTED in the table.
     Returns {ok, hosts, matrix: {src: {dst: cell}}, table: [lines], broken: ["a -> b: cause"],
-    labels: {host: "host address"}, summary: "network N (driver, MTU m): ..."}.
+    labels: {host: "host address"}, summary: "network N (driver, MTU m): ...",
+    pairs: {mode, ring_peers, tested, total}}.
     """
     if expect_source not in EXPECT_SOURCE:
         raise ConnectivityError("expect_source: %r is not one of %s" % (expect_source, ", ".join(EXPECT_SOURCE)))
     data = data or {}
     hosts = [str(h) for h in (hosts if hosts is not None else sorted(data))]
+    try:
+        selection = select_pairs(hosts, pairs, ring_peers, all_pairs_max_hosts)
+    except VerifyPairsError as exc:
+        raise ConnectivityError(str(exc))
+    selected = selection["pairs"]
     matrix = {}
     broken = []
     labels = {}
@@ -561,7 +572,7 @@ def report(data, hosts=None, expect_source="container", by_name=False):
         results = ((entry.get("tested") or {}).get("row") or {}) if (entry.get("probe") or {}).get("address") else {}
         driver = (entry.get("probe") or {}).get("driver")
         row = {}
-        for dst in hosts:
+        for dst in (hosts if selection["mode"] == "all" else selected[src]):
             if dst == src:
                 continue
             cell = results.get(dst)
@@ -576,16 +587,22 @@ def report(data, hosts=None, expect_source="container", by_name=False):
                 broken.append("%s -> %s: %s" % (src, dst, verdict["cause"]))
         matrix[src] = row
     table = matrix_table(dict((s, dict((d, c["short"]) for d, c in row.items())) for s, row in matrix.items()),
-                         hosts, labels)
+                         hosts, labels, missing="-" if selection["mode"] == "all" else NOT_TESTED)
     probes = [(data.get(h) or {}).get("probe") or {} for h in hosts]
     network = sorted(set(str(x["network"]) for x in probes if x.get("network")))
     drivers = sorted(set(str(x["driver"]) for x in probes if x.get("driver")))
     mtus = sorted(set(int(x["mtu"]) for x in probes if x.get("mtu")))
-    summary = "network %s (%s, MTU %s): %d hosts, %d pairs, %d broken" % (
+    if selection["mode"] == "all":
+        tested = "%d pairs" % selection["total"]
+    else:
+        tested = "%d of %d pairs tested (ring, %d peer%s each)" % (
+            selection["tested"], selection["total"], selection["ring_peers"], "" if selection["ring_peers"] == 1 else "s")
+    summary = "network %s (%s, MTU %s): %d hosts, %s, %d broken" % (
         ",".join(network) or "?", ",".join(drivers) or "?", ",".join(str(m) for m in mtus) or "?", len(hosts),
-        len(hosts) * (len(hosts) - 1), len(broken))
+        tested, len(broken))
     return {"ok": not broken, "hosts": hosts, "matrix": matrix, "table": table, "broken": broken,
-            "labels": labels, "summary": summary}
+            "labels": labels, "summary": summary,
+            "pairs": dict((key, selection[key]) for key in ("mode", "ring_peers", "tested", "total"))}
 
 
 # --- Docker < 23.0's legacy (cluster-store) overlay ----------------------------------------------

@@ -548,3 +548,77 @@ def test_a_passing_pair_is_not_blamed_on_a_pending_restart():
     ok = {"icmp": {"ok": True}, "tcp": {"ok": True, "seen": "10.0.0.2"}, "source": "10.0.0.2", "address": "10.0.1.2"}
     verdict = cx.judge(ok, "h1", "h2", {"daemon_pending": ["x"]}, None)
     assert verdict["status"] == "ok"
+
+
+# --- the report of a ring (verify_pairs: ring) ------------------------------------------------------
+
+def ring_data(n, k, skip=()):
+    """n hosts, each with ok results for its ring peers; hosts in `skip` have no probe."""
+    names = ["h%d" % i for i in range(1, n + 1)]
+    a = dict((h, "10.0.%d.3" % i) for i, h in enumerate(names))
+    data = {}
+    for i, h in enumerate(names):
+        if h in skip:
+            data[h] = None
+            continue
+        peers = [names[(i + s) % n] for s in range(1, k + 1)]
+        data[h] = host(a[h], dict((d, pair(a[d], a[h])) for d in peers if d not in skip))  # as verify_peers
+    return names, data
+
+
+def test_report_of_a_ring_counts_only_the_tested_pairs():
+    names, data = ring_data(25, 2)
+    rep = cx.report(data, names, pairs="ring", ring_peers=2)
+    assert rep["ok"] and rep["broken"] == []
+    assert rep["summary"] == "network bridge (bridge, MTU 1500): 25 hosts, 50 of 600 pairs tested (ring, 2 peers each), 0 broken"
+    assert rep["pairs"] == {"mode": "ring", "ring_peers": 2, "tested": 50, "total": 600}
+    assert set(rep["matrix"]["h1"]) == {"h2", "h3"} and set(rep["matrix"]["h25"]) == {"h1", "h2"}
+    assert len(rep["table"]) == 26 and len({len(line) for line in rep["table"]}) == 1
+    row = rep["table"][1].split()
+    assert row[:5] == ["h1", "10.0.0.3", "-", "ok", "ok"] and set(row[5:]) == {"\u00b7"}
+    assert rep["table"][25].split()[2:5] == ["ok", "ok", "\u00b7"] and rep["table"][25].split()[-1] == "-"
+
+
+def test_report_of_a_ring_of_one_peer_and_auto():
+    names, data = ring_data(12, 1)
+    rep = cx.report(data, names, pairs="ring", ring_peers=1)
+    assert "12 hosts, 12 of 132 pairs tested (ring, 1 peer each), 0 broken" in rep["summary"]
+    names, data = ring_data(12, 2)
+    assert "12 hosts, 24 of 132 pairs tested (ring, 2 peers each), 0 broken" in cx.report(data, names, pairs="auto")["summary"]
+    # auto under the threshold: the full matrix, so the untested pairs are broken (no probe result)
+    rep = cx.report(data, names, pairs="auto", all_pairs_max_hosts=12)
+    assert "12 hosts, 132 pairs, 108 broken" in rep["summary"] and rep["pairs"]["mode"] == "all"
+
+
+def test_report_of_a_full_ring_is_the_full_matrix_output():
+    a = {"h1": "10.0.0.3", "h2": "10.0.1.3", "h3": "10.0.2.3"}
+    data = dict((h, host(a[h], dict((d, pair(a[d], a[h])) for d in a if d != h))) for h in a)
+    full = cx.report(data, ["h1", "h2", "h3"])
+    assert full["pairs"] == {"mode": "all", "ring_peers": None, "tested": 6, "total": 6}
+    for kwargs in ({"pairs": "ring", "ring_peers": 2}, {"pairs": "auto"}, {"pairs": "ring", "ring_peers": 9},
+                   {"pairs": "all", "ring_peers": 1}):
+        assert cx.report(data, ["h1", "h2", "h3"], **kwargs) == full
+    assert full["summary"] == "network bridge (bridge, MTU 1500): 3 hosts, 6 pairs, 0 broken"
+
+
+def test_report_of_a_ring_with_a_host_whose_probe_never_started():
+    names, data = ring_data(5, 1, skip=("h3",))
+    rep = cx.report(data, names, pairs="ring", ring_peers=1)
+    assert not rep["ok"]
+    assert rep["broken"] == ["h2 -> h3: no probe result for h2 -> h3 (a probe did not start)",
+                             "h3 -> h4: no probe result for h3 -> h4 (a probe did not start)"]
+    assert "5 hosts, 5 of 20 pairs tested (ring, 1 peer each), 2 broken" in rep["summary"]
+    assert rep["labels"]["h3"] == "h3" and rep["table"][3].split()[:1] == ["h3"]
+    assert rep["matrix"]["h3"]["h4"]["kind"] == "no_probe" and rep["matrix"]["h2"]["h3"]["short"] == "no probe"
+    # a broken pair in a ring is judged as in the full matrix
+    names, data = ring_data(4, 1)
+    data["h1"]["tested"]["row"]["h2"] = pair("10.0.1.3", "10.0.0.3", seen="192.168.1.11")
+    rep = cx.report(data, names, pairs="ring", ring_peers=1)
+    assert [b.split(":")[0] for b in rep["broken"]] == ["h1 -> h2"] and rep["matrix"]["h1"]["h2"]["kind"] == "snat"
+
+
+def test_report_pair_options_errors():
+    with pytest.raises(cx.ConnectivityError, match="verify_pairs: 'star' is not one of auto, all, ring"):
+        cx.report({}, pairs="star")
+    with pytest.raises(cx.ConnectivityError, match="verify_ring_peers: 0 is below 1"):
+        cx.report({}, pairs="ring", ring_peers=0)

@@ -43,3 +43,21 @@ tcp        0      0 10.1.0.2:40001          10.0.0.7:5000           ESTABLISHED
     assert seen_sources(text, 5000) == ["10.0.0.3"]
     assert seen_sources(text.replace("10.0.0.3", "192.168.1.11"), "5000") == ["192.168.1.11"]
     assert seen_sources("", 5000) == [] and seen_sources(None, 5000) == []
+
+
+def test_untested_pairs_are_a_mark_of_their_own_never_ok_or_broken():
+    from ansible_collections.crosshost.docker.plugins.module_utils._matrix import NOT_TESTED
+    assert NOT_TESTED == "\u00b7" and cell_text("not tested") == NOT_TESTED and cell_text(NOT_TESTED) == NOT_TESTED
+    results = {"h1": {"h2": True}, "h2": {"h3": "not tested", "h1": "FAIL"}, "h3": {}}
+    lines = matrix_table(results, ["h1", "h2", "h3"], missing=NOT_TESTED)
+    assert len({len(line) for line in lines}) == 1
+    assert lines[1].split() == ["h1", "-", "ok", NOT_TESTED]
+    assert lines[2].split() == ["h2", "FAIL", "-", NOT_TESTED]
+    assert lines[3].split() == ["h3", NOT_TESTED, NOT_TESTED, "-"]
+    assert broken_pairs(results) == ["h2 -> h1"]
+    assert broken_pairs({"a": {"b": NOT_TESTED, "c": None}}) == ["a -> c"]
+
+
+def test_table_ignores_results_for_hosts_outside_the_table():
+    lines = matrix_table({"h1": {"h2": True, "elsewhere": "a very long cell"}, "h2": {"h1": True}}, ["h1", "h2"])
+    assert lines == matrix_table({"h1": {"h2": True}, "h2": {"h1": True}}, ["h1", "h2"])
