@@ -639,6 +639,13 @@ def planner_figures(repeat):
     return out
 
 
+def planning_figures(repeat):
+    """Planning and the verify plan for 1000 simulated hosts (benchmarks/bench_planning.py)."""
+    import bench_planning  # pylint: disable=import-outside-toplevel
+
+    return bench_planning.planning_figures(1000, repeat)
+
+
 def machine():
     info = {"kernel": platform.release(), "cpus": os.cpu_count(), "python": platform.python_version()}
     try:
@@ -727,6 +734,10 @@ def report(data, png="benchmarks.png"):
                   f"first plan {planner['first']['wall'] * 1000:.0f} ms wall / {planner['first']['cpu'] * 1000:.0f} ms CPU, "
                   f"rerun with half the hosts sticky {planner['rerun']['wall'] * 1000:.0f} ms wall / "
                   f"{planner['rerun']['cpu'] * 1000:.0f} ms CPU."]
+    if data.get("planning"):
+        import bench_planning  # pylint: disable=import-outside-toplevel
+
+        lines += [""] + bench_planning.section(data["planning"])
     lines += ["", "## Repetitions", "", "Throughput per repetition, Gbit/s (baseline / scheme):", ""]
     for res in data["results"]:
         thr = res.get("throughput_bps") or {}
@@ -791,6 +802,10 @@ def text_report(data, summaries, header, rows, cheader, crows):
     if planner:
         out.append(f"subnet planner, 1000 hosts: first {planner['first']['wall'] * 1000:.0f} ms, "
                    f"rerun {planner['rerun']['wall'] * 1000:.0f} ms (wall, median of {planner['repeat']})")
+    if data.get("planning"):
+        import bench_planning  # pylint: disable=import-outside-toplevel
+
+        out.append(bench_planning.text(data["planning"]))
     return "\n".join(out)
 
 
@@ -889,6 +904,7 @@ def measure(settings):
             data["timings"][key] = round(time.time() - t0, 1)
             log(f"{key}: {data['timings'][key]} s")
     data["planner"] = planner_figures(settings.planner_repeat)
+    data["planning"] = planning_figures(settings.planner_repeat)
     data["results"], data["control"] = ctx.results, ctx.control
     data["machine"]["load_end"] = os.getloadavg()
     data["duration_s"] = time.time() - started

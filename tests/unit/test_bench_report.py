@@ -139,3 +139,33 @@ def test_whole_report_from_saved_results(tmp_path, monkeypatch):
     assert "## Method" in markdown
     assert "data plane" in text and "direct route" in text and "macvlan: not met" in text
     assert "subnet planner, 1000 hosts: first 24 ms, rerun 29 ms" in text
+
+
+def test_planning_section_from_saved_figures(monkeypatch):
+    """The "Control plane at scale" section and its terminal line, from given figures (none measured here)."""
+    bench = helpers.load_bench(monkeypatch)
+    planning = {"hosts": 1000, "repeat": 5, "ring_peers": 2, "total_wall": 0.5,
+                "cases": [{"key": "subnet_first", "title": "subnet_plan, first run", "wall": 0.012, "cpu": 0.011},
+                          {"key": "report", "title": "connectivity_report ring", "wall": 1.25, "cpu": 1.2}]}
+    data = {"date": "2026-12-06 10:00 UTC", "duration_s": 1.0,
+            "settings": {"seconds": 5, "reps": 3, "pings": 100, "tcp": 1000, "schemes": []},
+            "machine": {"cpu": "AMD EPYC", "cpus": 2, "virtualization": "KVM guest", "memory_gib": 23.5, "os": "Debian 12",
+                        "kernel": "6.18", "iperf3": "iperf 3.12", "ansible_core": "2.19.14", "python": "3.11.7",
+                        "load_start": [0.1, 0.2, 0.3], "load_end": [1.0, 0.9, 0.8]},
+            "results": [], "control": [], "planning": planning}
+    markdown, text = bench.report(data)
+    assert "## Control plane at scale" in markdown and "50 of 600 pairs tested (ring, 2 peers each)" in markdown
+    assert "| subnet_plan, first run | 12 | 11 | yes |" in markdown
+    assert "| connectivity_report ring | 1250 | 1200 | no |" in markdown
+    assert "all steps together 500 ms" in markdown
+    assert "planning, 1000 hosts: 500 ms wall for all steps (slowest: connectivity_report ring, 1250 ms)" in text
+    assert "## Control plane at scale" not in bench.report(dict(data, planning=None))[0]
+
+
+def test_planning_figures_run_on_a_few_hosts():
+    """bench_planning runs every step (checked results) on a small simulated cluster; no timing is asserted."""
+    planning = helpers.load_script("crosshost_bench_planning", "benchmarks", "bench_planning.py")
+    figures = planning.planning_figures(count=12, repeat=1)
+    assert [c["key"] for c in figures["cases"]] == ["subnet_first", "subnet_rerun", "direct_routes", "macvlan_first",
+                                                    "macvlan_rerun", "probe_peers", "select_pairs", "report"]
+    assert figures["hosts"] == 12 and len(planning.markdown(figures)) == 2 + len(figures["cases"])
