@@ -5,7 +5,8 @@ The tests build on each other, in file order, on one lab:
 (a) converge h1 and h2, start a container on each; add h3: h3 gets a free slice, h1's and h2's networks
     keep their ids (nothing recreated), their containers keep running (same StartedAt and address), the
     role's verify passes across all three hosts, and h1 and h2 report changed=0;
-(b) retire h3 (macvlan_state: absent as a host var): its network and shim are gone, h1 and h2 unchanged;
+(b) retire h3 (macvlan_state: absent as a host var): its networks and shims are gone (the VLAN stand-in
+    stays), h1 and h2 unchanged (changed=0, same ids, same containers, still reaching each other);
 (d) --limit: a limited run on a converged host changes nothing; adding h3 again with --limit h3 while a
     host outside the limit cannot be read is refused (naming --limit, the host, and what to run) and
     changes nothing; with every host readable, --limit h3 gives h3 a slice disjoint from the others;
@@ -19,8 +20,13 @@ import os
 import re
 
 import pytest
+from labutil import Lab
 
-NETWORKS = [{"name": "mac_net1", "parent": "eth1", "subnet": "192.168.2.0/24", "gateway": "192.168.2.1"}]
+# mac_net2 sits on the lab's VLAN stand-in (LAB_VLANS=10: a veth named eth1.10 on a segment of its own,
+# accepted with macvlan_accept_existing_links and left in place by absent, as a VLAN the role did not make).
+NETWORKS = [{"name": "mac_net1", "parent": "eth1", "subnet": "192.168.2.0/24", "gateway": "192.168.2.1"},
+            {"name": "mac_net2", "parent": "eth1.10", "vlan": {"link": "eth1", "id": 10}, "subnet": "192.168.10.0/24",
+             "gateway": "192.168.10.1"}]
 HOSTS = ("h1", "h2", "h3")
 IMAGE = "local/probe:latest"
 
@@ -43,16 +49,28 @@ STATE = {}
 
 
 @pytest.fixture(scope="module")
-def lab(lab_factory):
-    return lab_factory("md", hosts=3)
+def lab():
+    made = Lab("md", hosts=3)
+    made.env["LAB_VLANS"] = "10"
+    try:
+        yield made.up()
+    finally:
+        made.down()
 
 
 def extra(**kw):
-    return json.dumps(dict({"macvlan_networks": NETWORKS, "macvlan_shim": True, "macvlan_verify": False}, **kw))
+    return json.dumps(dict({"macvlan_networks": NETWORKS, "macvlan_shim": True, "macvlan_verify": False,
+                            "macvlan_accept_existing_links": True}, **kw))
 
 
 def play(lab, *args, check=True):
-    return lab.ansible("ansible-playbook", *args, "playbooks/macvlan.yml", check=check)
+    proc = lab.ansible("ansible-playbook", *args, "playbooks/macvlan.yml", check=False)
+    if check and proc.returncode != 0:
+        script = ("docker ps -a --format '{{.Names}} {{.Status}} {{.Networks}}'; "
+                  "for c in $(docker ps -aq); do docker inspect -f '{{.Name}} {{json .State}}' $c; done")
+        state = "\n".join(f"## {h}\n" + lab.sh(h, script, check=False).stdout for h in HOSTS)
+        raise AssertionError(f"playbook failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}\n{state}")
+    return proc
 
 
 def recap(proc):
@@ -63,9 +81,9 @@ def recap(proc):
     return out
 
 
-def net(lab, host):
-    """{id, ip_range} of mac_net1 on host, or None when there is none."""
-    proc = lab.sh(host, "docker network inspect -f '{{.Id}} {{(index .IPAM.Config 0).IPRange}}' mac_net1", check=False)
+def net(lab, host, name="mac_net1"):
+    """{id, ip_range} of the network on host, or None when there is none."""
+    proc = lab.sh(host, "docker network inspect -f '{{.Id}} {{(index .IPAM.Config 0).IPRange}}' " + name, check=False)
     if proc.returncode != 0:
         return None
     net_id, ip_range = proc.stdout.split()
@@ -76,6 +94,32 @@ def container(lab, host, name="app"):
     proc = lab.sh(host, "docker inspect -f '{{.State.Running}} {{.State.StartedAt}} "
                         "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' " + name, check=False)
     return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def nets(lab, host):
+    """{network name: {id, ip_range} or None} for both networks."""
+    return {n["name"]: net(lab, host, n["name"]) for n in NETWORKS}
+
+
+def disjoint_from(lab, host, others):
+    """host's slices overlap none of `others` ({host: nets(...)}), per network."""
+    mine = nets(lab, host)
+    for name, entry in mine.items():
+        assert entry, f"{host} has no {name}"
+        for other, theirs in others.items():
+            assert not ipaddress.ip_network(entry["ip_range"]).overlaps(ipaddress.ip_network(theirs[name]["ip_range"])), \
+                (host, other, name, entry, theirs[name])
+    return mine
+
+
+def no_networks(lab, host):
+    return all(v is None for v in nets(lab, host).values()) and not {"xhmv0", "xhmv1"} & set(
+        line.split()[0].split("@")[0] for line in links(lab, host).splitlines())
+
+
+def failure(proc):
+    """The FAILED messages of a run (the role fails with one plain task, once)."""
+    return [json.loads(body)["msg"] for body in re.findall(r"^fatal: \[\S+\]: FAILED! => (\{.*\})$", proc.stdout, re.M)]
 
 
 def links(lab, host):
@@ -96,89 +140,103 @@ def test_a_adding_a_host_changes_no_existing_host(lab):
     play(lab, "-e", extra(), "-e", "macvlan_play_hosts=h1:h2")
     for h in ("h1", "h2"):
         lab.sh(h, f"docker run -d --init --name app --network mac_net1 {IMAGE} sleep 3600 >/dev/null")
-    nets = {h: net(lab, h) for h in ("h1", "h2")}
+    old = {h: nets(lab, h) for h in ("h1", "h2")}
     apps = {h: container(lab, h) for h in ("h1", "h2")}
-    assert all(nets.values()) and all(a.startswith("true ") for a in apps.values()), (nets, apps)
-    assert net(lab, "h3") is None
+    assert all(all(v.values()) for v in old.values()) and all(a.startswith("true ") for a in apps.values()), (old, apps)
+    assert no_networks(lab, "h3")
 
-    # add h3: the whole group, verify on (matrix across all three)
+    # add h3: the whole group, verify on (matrix across all three, L2 separation of the two networks)
     proc = play(lab, "-e", extra(macvlan_verify=True))
-    assert "3 hosts, 6 pairs, 0 broken" in proc.stdout, proc.stdout[-4000:]
+    assert proc.stdout.count("3 hosts, 6 pairs, 0 broken") == 2, proc.stdout[-4000:]
     counts = recap(proc)
     assert counts["h1"]["changed"] == 0 and counts["h2"]["changed"] == 0, counts
-    assert {h: net(lab, h) for h in ("h1", "h2")} == nets
+    assert {h: nets(lab, h) for h in ("h1", "h2")} == old
     assert {h: container(lab, h) for h in ("h1", "h2")} == apps
-    new = ipaddress.ip_network(net(lab, "h3")["ip_range"])
-    for h in ("h1", "h2"):
-        assert not new.overlaps(ipaddress.ip_network(nets[h]["ip_range"])), (new, nets)
-    assert "xhmv0" in links(lab, "h3")
-    # h1's container reaches h3 through the segment, and h3 its own containers through the shim
+    h3 = disjoint_from(lab, "h3", old)
+    assert {"xhmv0", "xhmv1"} <= set(line.split()[0].split("@")[0] for line in links(lab, "h3").splitlines())
+    # h1's container reaches a container on h3 through the segment, and h3 its own through the shim
     lab.sh("h3", f"docker run -d --init --name app --network mac_net1 {IMAGE} sleep 3600 >/dev/null")
     h3_app = container(lab, "h3").split()[-1]
-    assert ipaddress.ip_address(h3_app) in new
+    assert ipaddress.ip_address(h3_app) in ipaddress.ip_network(h3["mac_net1"]["ip_range"])
     lab.sh("h1", f"docker exec app ping -c 2 -W 2 {h3_app}")
     lab.sh("h3", f"ping -c 2 -W 2 {h3_app}")
     lab.sh("h3", "docker rm -f app >/dev/null")
-    STATE.update(nets=nets, apps=apps, h3_range=str(new))
+    STATE.update(nets=old, apps=apps, h3=h3)
 
 
 def test_b_retiring_a_host_removes_its_network_and_leaves_the_others(lab):
-    nets, apps = STATE["nets"], STATE["apps"]
+    old, apps = STATE["nets"], STATE["apps"]
     inventory = host_vars_inventory(lab, h3={"macvlan_state": "absent"})
-    proc = play(lab, "-i", inventory, "-e", extra(macvlan_verify=True))
-    assert "2 hosts, 2 pairs, 0 broken" in proc.stdout, proc.stdout[-4000:]
+    proc = play(lab, "-i", inventory, "-e", extra())
     counts = recap(proc)
     assert counts["h1"]["changed"] == 0 and counts["h2"]["changed"] == 0 and counts["h3"]["changed"] > 0, counts
-    assert net(lab, "h3") is None
-    assert "xhmv0" not in links(lab, "h3")
-    assert {h: net(lab, h) for h in ("h1", "h2")} == nets
+    assert no_networks(lab, "h3")
+    assert "eth1.10" in links(lab, "h3")  # the stand-in is not the role's to delete
+    assert {h: nets(lab, h) for h in ("h1", "h2")} == old
     assert {h: container(lab, h) for h in ("h1", "h2")} == apps
+    lab.sh("h1", f"docker exec app ping -c 2 -W 2 {apps['h2'].split()[-1]}")  # the matrix was verified in (a)
     # rerun: nothing left to do anywhere
     counts = recap(play(lab, "-i", inventory, "-e", extra()))
     assert all(c["changed"] == 0 for c in counts.values()), counts
 
 
 def test_d_limit_reads_the_hosts_left_out_and_refuses_when_it_cannot(lab):
-    nets, apps = STATE["nets"], STATE["apps"]
-    # a limited run on a converged host: works, changes nothing
+    old, apps = STATE["nets"], STATE["apps"]
+    # a limited run on a converged host: works, changes nothing, the others are not in the play
     inventory = host_vars_inventory(lab, h3={"macvlan_state": "absent"})
     proc = play(lab, "-i", inventory, "-e", extra(), "--limit", "h2")
-    assert recap(proc)["h2"]["changed"] == 0 and "h1" not in recap(proc)
-    assert {h: net(lab, h) for h in ("h1", "h2")} == nets
+    assert list(recap(proc)) == ["h2"] and recap(proc)["h2"]["changed"] == 0, recap(proc)
+    assert {h: nets(lab, h) for h in ("h1", "h2")} == old
+
+    # the role in a play of one's own (macvlan_hosts: the play's hosts) cannot know the hosts left out:
+    # a new slice under --limit is refused
+    own = os.path.join(lab.dir, "day2-own-play.yml")
+    with open(own, "w") as f:
+        json.dump([{"hosts": "docker_hosts", "gather_facts": False, "roles": ["crosshost.docker.macvlan"]}], f)
+    proc = lab.ansible("ansible-playbook", own, "-e", extra(), "--limit", "h3", check=False)
+    assert proc.returncode != 0
+    msg = failure(proc)
+    assert len(msg) == 1 and msg[0].startswith("--limit h3 leaves out h1, h2"), msg or proc.stdout[-3000:]
+    assert "this play does not know which of them share the networks" in msg[0]
+    assert no_networks(lab, "h3")
+    STATE["messages"] = [msg[0]]
 
     # h3 comes back with --limit h3 while h1's Docker is down: refused, nothing changed
     lab.sh("h1", "/etc/init.d/docker stop >/dev/null 2>&1")
     try:
         proc = play(lab, "-e", extra(), "--limit", "h3", check=False)
         assert proc.returncode != 0
-        assert "--limit h3 leaves out h1" in proc.stdout, proc.stdout[-4000:]
-        assert "h3 would get the new slice" in proc.stdout and "could not be read" in proc.stdout
-        assert "Run without --limit" in proc.stdout and "Nothing was changed" in proc.stdout
-        assert net(lab, "h3") is None and "xhmv0" not in links(lab, "h3")
+        msg = failure(proc)
+        assert len(msg) == 1 and msg[0].startswith("--limit h3 leaves out h1, and h3 would get the new slice "), \
+            msg or proc.stdout[-4000:]
+        assert "could not be read" in msg[0] and "Run without --limit" in msg[0] and "Nothing was changed" in msg[0]
+        assert no_networks(lab, "h3")
+        STATE["messages"].append(msg[0])
     finally:
         lab.sh("h1", "/etc/init.d/docker start >/dev/null 2>&1")
     lab.sh("h1", "for i in $(seq 50); do docker info >/dev/null 2>&1 && exit 0; sleep 0.2; done; exit 1")
-    assert net(lab, "h1") == nets["h1"]
+    assert nets(lab, "h1") == old["h1"]
 
-    # every host readable: --limit h3 gives h3 a free slice (its old one, free again), nobody else changes
+    # every host readable: --limit h3 gives h3 free slices (its old ones, free again), nobody else changes
     proc = play(lab, "-e", extra(), "--limit", "h3")
     assert list(recap(proc)) == ["h3"]
-    h3 = ipaddress.ip_network(net(lab, "h3")["ip_range"])
-    assert str(h3) == STATE["h3_range"]
-    for h in ("h1", "h2"):
-        assert not h3.overlaps(ipaddress.ip_network(nets[h]["ip_range"]))
-    assert {h: net(lab, h) for h in ("h1", "h2")} == nets
+    h3 = disjoint_from(lab, "h3", old)
+    assert {k: v["ip_range"] for k, v in h3.items()} == {k: v["ip_range"] for k, v in STATE["h3"].items()}
+    assert {h: nets(lab, h) for h in ("h1", "h2")} == old
     assert container(lab, "h2") == apps["h2"]  # h1's app stopped with its dockerd above
 
 
 def test_c_undo_on_every_host_leaves_nothing_of_ours(lab):
     # refused while a container is attached: named, with the fix, nothing changed on any host
-    before = {h: (net(lab, h), links(lab, h)) for h in HOSTS}
+    before = {h: (nets(lab, h), links(lab, h)) for h in HOSTS}
     proc = play(lab, "-e", extra(macvlan_state="absent"), check=False)
     assert proc.returncode != 0
-    assert "h2 (macvlan_state: absent): network mac_net1 still has app" in proc.stdout, proc.stdout[-4000:]
-    assert "docker network disconnect" in proc.stdout
-    assert {h: (net(lab, h), links(lab, h)) for h in HOSTS} == before
+    msg = failure(proc)
+    assert len(msg) == 1 and msg[0].startswith("h2 (macvlan_state: absent): network mac_net1 still has app."), \
+        msg or proc.stdout[-4000:]
+    assert "docker network disconnect" in msg[0]
+    assert {h: (nets(lab, h), links(lab, h)) for h in HOSTS} == before
+    STATE["messages"].append(msg[0])
 
     for h in HOSTS:
         lab.sh(h, "docker rm -f app >/dev/null 2>&1 || true")
@@ -189,3 +247,6 @@ def test_c_undo_on_every_host_leaves_nothing_of_ours(lab):
             line for line in set(after[h].splitlines()) ^ set(STATE["before"][h].splitlines()))
     counts = recap(play(lab, "-e", extra(macvlan_state="absent")))
     assert all(c["changed"] == 0 for c in counts.values()), counts
+    if os.environ.get("MACVLAN_DAY2_MESSAGES"):
+        with open(os.environ["MACVLAN_DAY2_MESSAGES"], "w") as f:
+            f.write("\n\n".join(STATE["messages"]) + "\n")
