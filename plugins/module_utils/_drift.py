@@ -30,8 +30,8 @@ def _routes(result, keep=None):
             lines.append("missing route %s via %s" % (route.get("destination"), route.get("target")))
     for route in result.get("replace") or []:
         if keep(route.get("destination")):
-            lines.append("route %s points to %s, not %s" % (route.get("destination"), route.get("old_target"),
-                                                              route.get("target")))
+            lines.append("route %s points to %s, not %s"
+                         % (route.get("destination"), route.get("old_target"), route.get("target")))
     for route in result.get("delete") or []:
         if keep(route.get("destination")):
             lines.append("stale route %s via %s" % (route.get("destination"), route.get("target")))
