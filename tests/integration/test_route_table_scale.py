@@ -11,7 +11,8 @@ a table of more than 50 routes back, against moto_server on 127.0.0.1 (the fixtu
 """
 import pytest
 
-from test_route_table_aws import (  # noqa: F401  pylint: disable=unused-import  (the fixtures are used by name)
+# The fixtures (endpoint, ec2, vpc) are used by name, so their imports look unused.
+from test_route_table_aws import (  # noqa: F401  pylint: disable=unused-import
     args,
     ec2,
     endpoint,
