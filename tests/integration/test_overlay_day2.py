@@ -88,7 +88,7 @@ def sh(lab, host, script):
     return lab.sh(host, script).stdout.strip()
 
 
-def pids(lab, hosts=HOSTS):
+def pids(lab, hosts=("h1", "h2", "h3")):
     return {h: sh(lab, h, "cat /var/run/docker.pid") for h in hosts}
 
 
