@@ -110,6 +110,7 @@ class AlicloudRoutes(RouteBackend):
     """One VPC route table, managed through the Alibaba Cloud VPC API."""
 
     name = "alicloud"
+    quota_fix = "request more custom route entries per route table in Quota Center, then set max_routes to the new value"
     requirement = ALICLOUD_SDK_REQUIREMENT
     import_error = ALICLOUD_IMPORT_ERROR
     credentials = {"access_key": ("ALICLOUD_ACCESS_KEY", "ALICLOUD_ACCESS_KEY_ID"),

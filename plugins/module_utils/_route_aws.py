@@ -80,6 +80,8 @@ class AwsRoutes(RouteBackend):
     """One VPC route table through the EC2 API."""
 
     name = "aws"
+    quota_fix = ("request more 'Routes per route table' (vpc / L-93826ACB) in Service Quotas; set max_routes to the "
+                 "new value when the module cannot read Service Quotas")
     requirement = "boto3"
     import_error = BOTO3_IMPORT_ERROR
     credentials = {"access_key": ("AWS_ACCESS_KEY_ID",), "secret_key": ("AWS_SECRET_ACCESS_KEY",),

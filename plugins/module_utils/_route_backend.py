@@ -209,6 +209,9 @@ class RouteBackend(object):
         """The whole table: [{destination, target, target_type, state, ...}] (see _routes)."""
         raise NotImplementedError
 
+    # How to raise the quota, for the message when a plan would exceed it (or empty).
+    quota_fix = ""
+
     def quota(self):
         """The table's maximum number of routes, or None."""
         return None

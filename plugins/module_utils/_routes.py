@@ -140,7 +140,7 @@ def counts_towards_quota(route):
     return route.get("target_type") != "local" and not route.get("propagated")
 
 
-def plan(desired, actual, managed_cidrs, purge=True, state="present", quota=None):
+def plan(desired, actual, managed_cidrs, purge=True, state="present", quota=None, quota_fix=None):
     """Plan the writes that make `actual` hold the `desired` routes.
 
     desired: [{destination, target}] (optional key target_type, the kind of next hop: ``instance`` by
@@ -241,8 +241,9 @@ def plan(desired, actual, managed_cidrs, purge=True, state="present", quota=None
         if count > quota:
             raise RoutePlanError(
                 "the route table would hold %d routes, more than its quota of %d (%d to create, %d to delete; local "
-                "and propagated routes not counted): nothing was changed. Raise the quota, remove routes you do not "
-                "need, or use larger container subnets" % (count, quota, len(result["create"]), len(result["delete"])))
+                "and propagated routes not counted): nothing was changed. Raise the quota%s, remove routes you do "
+                "not need, or use larger container subnets" % (count, quota, len(result["create"]), len(result["delete"]),
+                                                               " (%s)" % quota_fix if quota_fix else ""))
     return result
 
 

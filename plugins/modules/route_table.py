@@ -385,7 +385,8 @@ def main():
         actual = backend.read(request)
         quota = p["max_routes"] if p["max_routes"] is not None else backend.quota()
         result["quota"] = quota
-        plan = _routes.plan(request.desired, actual, request.managed_cidrs, request.purge, request.state, quota)
+        plan = _routes.plan(request.desired, actual, request.managed_cidrs, request.purge, request.state, quota,
+                            backend.quota_fix)
         for w in backend.warnings:
             module.warn(w)
         for u in plan["unchanged"]:

@@ -38,7 +38,8 @@ def test_sixty_routes_over_the_default_quota_are_refused_before_any_write(endpoi
     assert not ok, result
     # 60 new routes + the foreign 172.31.0.0/16 (counted; the VPC's local route is not)
     assert "the route table would hold 61 routes, more than its quota of 50" in result["msg"], result
-    assert "nothing was changed" in result["msg"] and "Raise the quota" in result["msg"], result
+    assert "nothing was changed" in result["msg"] and "Raise the quota (request more 'Routes per route table' " \
+        "(vpc / L-93826ACB) in Service Quotas; set max_routes" in result["msg"], result
     assert result["write_calls"] == 0 and result["quota"] == 50
     assert snapshot(ec2, vpc) == before
 

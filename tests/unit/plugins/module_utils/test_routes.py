@@ -257,6 +257,13 @@ def test_quota_exceeded_is_an_error_before_writing():
         plan(want(*many(48)), BASE, MANAGED, quota=50)
 
 
+def test_quota_message_says_how_to_raise_it_for_the_provider():
+    with pytest.raises(RoutePlanError, match=r"nothing was changed. Raise the quota \(ask for more\), remove routes"):
+        plan(want(*many(48)), BASE, MANAGED, quota=50, quota_fix="ask for more")
+    with pytest.raises(RoutePlanError, match=r"nothing was changed. Raise the quota, remove routes"):
+        plan(want(*many(48)), BASE, MANAGED, quota=50)
+
+
 def test_deletions_free_quota():
     actual = BASE + [route(d, t) for d, t in many(10, start=100)]  # 10 stale ones, purged
     p = plan(want(*many(47)), actual, MANAGED, quota=50)
