@@ -200,7 +200,17 @@ def test_c_limit_reads_the_hosts_left_out_and_refuses_when_it_cannot(lab):
     assert no_networks(lab, "h3")
     STATE["messages"] = [msg[0]]
 
-    # h3 comes back with --limit h3 while h1's Docker is down: refused, nothing changed
+    # h3 comes back with --limit h3 while h1 is unreachable (a wrong nsenter pid): refused, nothing changed
+    down = host_vars_inventory(lab, h1={"ansible_nsenter_pid": 999999})
+    proc = play(lab, "-i", down, "-e", extra(), "--limit", "h3", check=False)
+    msg = failure(proc)
+    assert len(msg) == 1 and msg[0].startswith("--limit h3 leaves out h1, and h3 would get the new slice "), \
+        msg or proc.stdout[-4000:]
+    assert "could not be read" in msg[0]
+    assert no_networks(lab, "h3")
+    STATE["messages"].append(msg[0])
+
+    # the same while h1's Docker is down (h1 reachable, the read fails)
     lab.sh("h1", "/etc/init.d/docker stop >/dev/null 2>&1")
     try:
         proc = play(lab, "-e", extra(), "--limit", "h3", check=False)
