@@ -183,8 +183,9 @@ def test_c_limit_reads_the_hosts_left_out_and_refuses_when_it_cannot(lab):
     old, apps = STATE["nets"], STATE["apps"]
     # a limited run on a converged host and the retired one: works, changes nothing (h1 is read, not in the play)
     inventory = host_vars_inventory(lab, h3={"macvlan_state": "absent"})
-    proc = play(lab, "-i", inventory, "-e", extra(), "--limit", "h2,h3")
+    proc = play(lab, "-i", inventory, "-e", extra(macvlan_verify=True), "--limit", "h2,h3")
     assert sorted(recap(proc)) == ["h2", "h3"] and all(c["changed"] == 0 for c in recap(proc).values()), recap(proc)
+    assert proc.stdout.count("1 hosts, 0 pairs, 0 broken") == 2, proc.stdout[-3000:]  # the play's present hosts only
     assert {h: nets(lab, h) for h in ("h1", "h2")} == old
 
     # the role in a play of one's own (macvlan_hosts: the play's hosts) cannot know the hosts left out:
