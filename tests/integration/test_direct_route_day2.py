@@ -253,6 +253,9 @@ def test_rolling_restart_keeps_live_restore_containers_running(lab):
 
 
 def test_retiring_a_host_restores_it_and_touches_no_other(lab):
+    record = lab.sh("h3", "cat /etc/crosshost-docker/direct_route.daemon.json", check=False)
+    assert record.returncode == 0 and '"bridge": "172.17.0.1/16"' in record.stdout, \
+        sh(lab, "h3", "ls -la /etc/crosshost-docker; cat /etc/docker/daemon.json") + record.stdout + record.stderr
     pids = {h: dockerd_pid(lab, h) for h in ("h1", "h2")}
     inv = host_vars_file(lab, "retire-h3.yml", {"h3": {"direct_route_state": "absent"}})
     # h3 runs a container on the default bridge with live-restore on: it would keep docker0's address
