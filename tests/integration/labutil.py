@@ -5,6 +5,7 @@ so tests never collide with each other or with a demo lab a user has running.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -190,3 +191,37 @@ def run_local_task(module, module_args, base_env, check=False, diff=False, verbo
     if secret:
         assert secret not in output, "the secret key appears in the output"
     return not result.get("failed", False), result, output
+
+
+def playbook(lab, path, *extra, inventories=()):
+    """ansible-playbook `path` on the lab (plus extra inventories, e.g. host_vars_file's), with the
+    collection of this tree and the default callback; returns (rc, stdout)."""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_HOME=ansible_home(),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_DEPRECATION_WARNINGS="False")
+    args = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", lab.inventory]
+    for inv in inventories:
+        args += ["-i", inv]
+    proc = subprocess.run(args + [path, *extra], capture_output=True, text=True, env=env, cwd=REPO,
+                          timeout=900, check=False)
+    return proc.returncode, proc.stdout
+
+
+def recap(stdout):
+    """{host: {"ok": n, "changed": n, ...}} from ansible-playbook's PLAY RECAP."""
+    out = {}
+    for line in stdout.split("PLAY RECAP", 1)[-1].splitlines():
+        m = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
+        if m:
+            out[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+    return out
+
+
+def host_vars_file(lab, name, per_host):
+    """An extra inventory in the lab's directory that sets host vars of docker_hosts, e.g.
+    {"h3": {"direct_route_state": "absent"}}; returns its path."""
+    path = os.path.join(lab.dir, name)
+    with open(path, "w") as f:
+        f.write("docker_hosts:\n  hosts:\n")
+        for host, values in per_host.items():
+            f.write("    %s:\n" % host + "".join("      %s: %s\n" % (k, json.dumps(v)) for k, v in values.items()))
+    return path

@@ -20,15 +20,14 @@ kv (Docker 20.10, the lab's etcd):
    daemon.json without the store) while h1 keeps the network and its container.
 """
 import json
-import os
 import re
 import subprocess
-import sys
 import tempfile
 
 import pytest
 
-from labutil import REPO, ansible_home, collections_path
+import labutil
+from labutil import host_vars_file, recap
 
 HOSTS = ["h1", "h2", "h3"]
 IMAGE = "local/probe:latest"
@@ -50,38 +49,12 @@ def lab(lab_factory):
 
 
 def run(lab, *extra, inventories=(), playbook=PLAYBOOK, verify=False):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_HOME=ansible_home(),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_DEPRECATION_WARNINGS="False")
-    args = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", lab.inventory]
-    for inv in inventories:
-        args += ["-i", inv]
-    if not verify:
-        args += ["-e", "overlay_verify=false"]
-    proc = subprocess.run(args + [playbook, *extra], capture_output=True, text=True, env=env, cwd=REPO,
-                          timeout=900, check=False)
-    return proc.returncode, proc.stdout
-
-
-def recap(stdout):
-    out = {}
-    for line in stdout.split("PLAY RECAP", 1)[-1].splitlines():
-        m = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
-        if m:
-            out[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
-    return out
+    return labutil.playbook(lab, playbook, *extra, *(() if verify else ("-e", "overlay_verify=false")),
+                            inventories=inventories)
 
 
 def unchanged(out):
     return all(r["changed"] == 0 for r in recap(out).values())
-
-
-def host_vars_file(lab, name, per_host):
-    path = os.path.join(lab.dir, name)
-    with open(path, "w") as f:
-        f.write("docker_hosts:\n  hosts:\n")
-        for host, values in per_host.items():
-            f.write("    %s:\n" % host + "".join("      %s: %s\n" % (k, json.dumps(v)) for k, v in values.items()))
-    return path
 
 
 def sh(lab, host, script):

@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-from labutil import REPO, SEED_004_DAEMON_JSON, ansible_home, collections_path
+from labutil import REPO, SEED_004_DAEMON_JSON, ansible_home, collections_path, recap
 
 HOSTS = ["h1", "h2", "h3"]
 PLAYBOOK = "playbooks/direct_route.yml"
@@ -48,16 +48,6 @@ def run(lab, *extra, kill_at=None):
         with open(log) as f:
             assert kill_at in f.read()
     return proc.returncode, proc.stdout
-
-
-def recap(stdout):
-    """{host: {ok, changed, failed, ...}} from the PLAY RECAP."""
-    out = {}
-    for line in stdout.split("PLAY RECAP", 1)[-1].splitlines():
-        m = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
-        if m:
-            out[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
-    return out
 
 
 def changed_tasks(stdout):
