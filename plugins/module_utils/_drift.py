@@ -47,6 +47,11 @@ def drift_items(results):
     name; only the routes of this host's ``subnets`` are reported, and with ``report_stale`` also those
     of no subnet in ``cluster_subnets``), and ``forward_policy`` (the FORWARD chain's policy as read,
     with ``expect_policy``).
+
+    ``other``: ``{label: result}`` for any other converge task (a loop result too): each changed one gives a line
+    ``"<label> differs: ..."`` naming the changed loop items and what each says would change (``added``/``removed``,
+    ``changed_keys``, ``pending``, ``actions``, or the keys of a before/after ``diff``). ``item_keys``:
+    ``{label: field}``, the field that names a dict loop item of that label (default: ``name``, ``parent``, ...).
     """
     lines = []
     dj = results.get("daemon_json")
@@ -91,7 +96,81 @@ def drift_items(results):
     table = results.get("table") or "the route table"
     lines.extend("%s: %s" % (table, line) for line in _routes(
         results.get("table_routes"), lambda dest: dest in mine or (stale and dest not in cluster)))
+    keys = results.get("item_keys") or {}
+    for label, result in (results.get("other") or {}).items():
+        line = _other(label, result, keys.get(label))
+        if line:
+            lines.append(line)
     return lines
+
+
+_ITEM_KEYS = ("name", "parent", "container", "network", "destination", "key")
+_MAX_DETAIL = 300
+
+
+def _item_name(item, key=None):
+    """A loop item's name: the ``key`` field of a dict item (else its first usual name field), or the item."""
+    if isinstance(item, dict):
+        for k in ((key,) if key else ()) + _ITEM_KEYS:
+            if k and item.get(k) not in (None, ""):
+                return str(item[k])
+        return ", ".join("%s=%s" % (k, item[k]) for k in sorted(item))[:80]
+    if isinstance(item, (list, tuple)):
+        return " ".join(_item_name(i, key) for i in item)
+    return str(item)
+
+
+def _detail(result):
+    """What a changed result says would change, from the fields modules commonly return, or ''."""
+    parts = []
+    if result.get("added"):
+        parts.append("missing %s" % "; ".join(str(r) for r in result["added"]))
+    if result.get("removed"):
+        parts.append("unexpected %s" % "; ".join(str(r) for r in result["removed"]))
+    if result.get("changed_keys"):
+        parts.append("keys %s" % ", ".join(str(k) for k in result["changed_keys"]))
+    if result.get("pending"):
+        parts.append("; ".join(str(p) for p in result["pending"]))
+    actions = result.get("actions")
+    if not parts and isinstance(actions, list) and actions:
+        parts.append("; ".join(str(a) for a in actions))
+    if not parts:
+        keys = _diff_keys(result.get("diff"))
+        if keys:
+            parts.append("differs in %s" % ", ".join(keys))
+    text = ", ".join(parts)
+    return text if len(text) <= _MAX_DETAIL else text[:_MAX_DETAIL - 3] + "..."
+
+
+def _diff_keys(diff):
+    """The keys whose values differ between ``before`` and ``after`` of a diff (or a list of diffs)."""
+    keys = []
+    for d in diff if isinstance(diff, list) else [diff]:
+        if isinstance(d, dict) and isinstance(d.get("before"), dict) and isinstance(d.get("after"), dict):
+            before, after = d["before"], d["after"]
+            keys.extend(k for k in sorted(set(before) | set(after), key=str)
+                        if before.get(k) != after.get(k) and k not in keys)
+    return [str(k) for k in keys]
+
+
+def _other(label, result, key=None):
+    """One line for a result of any other converge task: "<label> differs: ...", or None if unchanged.
+
+    A loop result names its changed items (a dict item by ``key``, else its name/parent/... field), each with what
+    it says would change.
+    """
+    if not _changed(result):
+        return None
+    if isinstance(result.get("results"), list):
+        named = []
+        for r in result["results"]:
+            if _changed(r):
+                detail = _detail(r)
+                name = _item_name(r.get("item"), key)
+                named.append("%s (%s)" % (name, detail) if detail else name)
+        return "%s differs: %s" % (label, ", ".join(named)) if named else "%s differs" % label
+    detail = _detail(result)
+    return "%s differs: %s" % (label, detail) if detail else "%s differs" % label
 
 
 def _json(value):

@@ -62,3 +62,48 @@ def test_the_policy_step_of_the_rules_is_not_named_twice():
         "FORWARD policy is ACCEPT, not DROP: every container on this host is reachable from anywhere; run "
         "iptables -P FORWARD DROP (Docker sets it at start)"]
     assert drift_items({"rules": rules}) == ["firewall rules differ: missing filter FORWARD policy DROP (was ACCEPT)"]
+
+
+def test_other_results_name_the_changed_loop_items_and_what_changes():
+    networks = {"changed": True, "results": [
+        {"changed": False, "item": {"name": "mv_a", "parent": "eth1"}},
+        {"changed": True, "item": {"name": "mv_b", "parent": "eth1.10"},
+         "actions": ["Created network mv_b with driver macvlan"]},
+    ]}
+    vlans = {"changed": True, "results": [
+        {"changed": True, "item": {"name": "mv_b", "parent": "eth1.10"}, "actions": ["create vlan eth1.10"]}]}
+    shims = {"changed": True, "results": [{"changed": True, "item": {"name": "mv_a"}}, {"skipped": True, "changed": True}]}
+    assert drift_items({"other": {"networks": networks, "VLAN sub-interfaces": vlans, "shims": shims,
+                                  "parents": {"changed": False, "results": []}},
+                        "item_keys": {"VLAN sub-interfaces": "parent"}}) == [
+        "networks differs: mv_b (Created network mv_b with driver macvlan)",
+        "VLAN sub-interfaces differs: eth1.10 (create vlan eth1.10)",
+        "shims differs: mv_a",
+    ]
+
+
+def test_other_plain_results_say_what_they_can():
+    assert drift_items({"other": {
+        "INPUT rules": {"changed": True, "added": ["filter CROSSHOST-OVERLAY -s 192.168.1.12 -j ACCEPT"], "removed": []},
+        "swarm": {"changed": True, "actions": ["New node is added to swarm cluster"]},
+        "network": {"changed": True, "diff": {"before": {"a": 1, "b": 2}, "after": {"a": 1, "b": 3, "c": 0}}},
+        "daemon.json": {"changed": True, "changed_keys": ["cluster-store"]},
+        "nothing to say": {"changed": True},
+        "unchanged": {"changed": False, "actions": ["x"]},
+        "skipped": SKIPPED,
+    }}) == [
+        "INPUT rules differs: missing filter CROSSHOST-OVERLAY -s 192.168.1.12 -j ACCEPT",
+        "swarm differs: New node is added to swarm cluster",
+        "network differs: differs in b, c",
+        "daemon.json differs: keys cluster-store",
+        "nothing to say differs",
+    ]
+
+
+def test_other_results_come_after_the_direct_route_lines_and_long_details_are_cut():
+    lines = drift_items({"daemon": {"changed": True, "pending": []},
+                         "other": {"x": {"changed": True, "actions": ["a" * 500]},
+                                   "loop": {"changed": True, "results": [{"changed": True, "item": "eth9"}]}}})
+    assert lines[0] == "dockerd does not run with its configuration: it is not running"
+    assert lines[1].startswith("x differs: aaa") and lines[1].endswith("...") and len(lines[1]) < 320
+    assert lines[2] == "loop differs: eth9"
