@@ -8,13 +8,13 @@ user does before the restart that would switch the backend). forward_rules must 
 and in a real run, naming the backend, where it was seen and the alternatives, and every host must be
 unchanged: daemon.json byte for byte, iptables-save, our files, and dockerd's pid (not restarted). Docker
 28 reports "Firewall Backend: iptables" in /info, so h1 also covers the case where the two places
-disagree. The /info-only path (a running nftables dockerd) is covered by the unit tests only.
+disagree; the direct_route role stops every host in its check phase. The /info-only path (a running nftables dockerd) is covered by the unit tests only.
 """
 import json
 
 import pytest
 
-from labutil import run_task
+from labutil import playbook, run_task
 
 HOSTS = ["h1", "h2"]
 SUBNETS = {"h1": "10.0.0.0/24", "h2": "10.1.0.0/24"}
@@ -123,3 +123,23 @@ def test_absent_is_not_refused_and_the_check_passes_again_without_the_key(lab):
         assert ok and result["changed"] is False, result
     finally:
         write_daemon_json(lab, "h1", original)
+
+
+def test_the_direct_route_role_stops_every_host_before_any_change(lab):
+    """The role's check phase runs forward_rules in check mode on every host: nftables on one host stops
+    the play on every host before daemon.json, dockerd, rules or routes change anywhere."""
+    original = read_daemon_json(lab, "h2")
+    routes = lab.sh("rt", "ip route show").stdout
+    try:
+        config = json.loads(original)
+        config["firewall-backend"] = "nftables"
+        write_daemon_json(lab, "h2", json.dumps(config, indent=2) + "\n")  # dockerd is NOT restarted
+        before = snapshot(lab)
+        rc, out = playbook(lab, "playbooks/direct_route.yml")
+        assert rc != 0, out[-3000:]
+        assert "fatal: [h2]" in out and "firewall-backend: Docker's firewall backend on this host is nftables" in out, \
+            out[-3000:]
+        assert "Give this host its container subnet" not in out  # the converge phase never started
+        assert snapshot(lab) == before and lab.sh("rt", "ip route show").stdout == routes
+    finally:
+        write_daemon_json(lab, "h2", original)
