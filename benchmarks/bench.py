@@ -15,6 +15,9 @@ Run as root (scripts/bench.sh bootstraps the venv and always brings the bench la
     BENCH_REFERENCE 1 (default): also measure each routed/overlay scheme's bare data path without
                     Docker (through the router; a plain VXLAN link) as a third interleaved side; 0: skip
     BENCH_LAB_PREFIX  lab names are <prefix>d, <prefix>m, <prefix>o, <prefix>k (default bench)
+    BENCH_SCALE_SIZES control plane at scale (benchmarks/bench_scale.py): lab sizes in hosts, e.g. "3 10 25"
+                    (default "3 10"; at most 50; 0: skip); labs <prefix>s<N> (prefix cut to 7 letters)
+    BENCH_SCALE_MACVLAN 1: also playbooks/macvlan.yml at the largest size (default 0)
     BENCH_OUT       output stem (default docs/benchmarks: writes .md, .png; the raw results go to
                     .cache/bench/results.json)
 
@@ -151,11 +154,20 @@ class Settings:
         out = env.get("BENCH_OUT") or os.path.join(REPO, "docs", "benchmarks")
         self.md, self.png = out + ".md", out + ".png"
         self.results = os.path.join(REPO, ".cache", "bench", "results.json")
+        self.scale_png = os.path.join(os.path.dirname(out), "img", "scale.png")
+        import bench_scale  # pylint: disable=import-outside-toplevel
+
+        try:
+            self.scale_sizes = bench_scale.parse_sizes(env.get("BENCH_SCALE_SIZES"))
+        except ValueError as e:
+            raise SystemExit(f"bench: {e}") from None
+        self.scale_macvlan = number("BENCH_SCALE_MACVLAN", 0, 0) > 0
 
     def describe(self):
         return {"seconds": self.seconds, "reps": self.reps, "pings": self.pings, "tcp": self.tcp,
                 "reference": self.reference,
-                "schemes": self.schemes, "planner_repeat": self.planner_repeat}
+                "schemes": self.schemes, "planner_repeat": self.planner_repeat,
+                "scale_sizes": self.scale_sizes, "scale_macvlan": self.scale_macvlan}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -674,8 +686,9 @@ def machine():
 # Report
 
 
-def report(data, png="benchmarks.png"):
-    """(markdown, text) of a results document; `png` is the chart's file name next to the markdown."""
+def report(data, png="benchmarks.png", scale_chart="img/scale.png"):
+    """(markdown, text) of a results document; `png` and `scale_chart` are the charts' paths relative
+    to the markdown."""
     summaries = [benchlib.summarize(r) for r in data["results"]]
     header, rows = benchlib.data_plane_rows(summaries)
     cheader, crows = benchlib.control_plane_rows(data["control"])
@@ -738,6 +751,12 @@ def report(data, png="benchmarks.png"):
         import bench_planning  # pylint: disable=import-outside-toplevel
 
         lines += [""] + bench_planning.section(data["planning"])
+    if data.get("scale"):
+        import bench_scale  # pylint: disable=import-outside-toplevel
+
+        if not data.get("planning"):
+            lines += ["", "## Control plane at scale"]
+        lines += [""] + bench_scale.section(data["scale"], chart=scale_chart)
     lines += ["", "## Repetitions", "", "Throughput per repetition, Gbit/s (baseline / scheme):", ""]
     for res in data["results"]:
         thr = res.get("throughput_bps") or {}
@@ -806,6 +825,10 @@ def text_report(data, summaries, header, rows, cheader, crows):
         import bench_planning  # pylint: disable=import-outside-toplevel
 
         out.append(bench_planning.text(data["planning"]))
+    if data.get("scale"):
+        import bench_scale  # pylint: disable=import-outside-toplevel
+
+        out.append(bench_scale.text(data["scale"]))
     return "\n".join(out)
 
 
@@ -853,11 +876,16 @@ METHOD = [
 
 
 def write_outputs(data, settings):
-    markdown, text = report(data, os.path.basename(settings.png))
+    markdown, text = report(data, os.path.basename(settings.png),
+                            os.path.relpath(settings.scale_png, os.path.dirname(settings.md)))
     os.makedirs(os.path.dirname(settings.md), exist_ok=True)
     with open(settings.md, "w") as f:
         f.write(markdown)
     benchlib.render_chart([benchlib.summarize(r) for r in data["results"]], settings.png)
+    if data.get("scale"):
+        import bench_scale  # pylint: disable=import-outside-toplevel
+
+        bench_scale.render_chart(data["scale"], settings.scale_png)
     print(text)
     log(f"wrote {os.path.relpath(settings.md, REPO)} and {os.path.relpath(settings.png, REPO)}")
 
@@ -905,6 +933,13 @@ def measure(settings):
             log(f"{key}: {data['timings'][key]} s")
     data["planner"] = planner_figures(settings.planner_repeat)
     data["planning"] = planning_figures(settings.planner_repeat)
+    if settings.scale_sizes:
+        import bench_scale  # pylint: disable=import-outside-toplevel
+
+        t0 = time.time()
+        data["scale"] = bench_scale.measure(settings.scale_sizes, settings.prefix[:7] + "s",
+                                            macvlan=settings.scale_macvlan, log=log)
+        data["timings"]["scale"] = round(time.time() - t0, 1)
     data["results"], data["control"] = ctx.results, ctx.control
     data["machine"]["load_end"] = os.getloadavg()
     data["duration_s"] = time.time() - started
