@@ -1,3 +1,4 @@
+import importlib
 import os
 import sys
 
@@ -5,7 +6,15 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from labutil import Lab  # noqa: E402
+from labutil import Lab, collections_path  # noqa: E402
+
+# Tests that import the collection's code (ansible_collections.crosshost.docker...) find it through
+# .cache/collections. Link and path first, before any test module is imported, and forget what the
+# import system cached about those directories: in a fresh clone the link is made here, and a
+# directory listing cached within the same second would miss it.
+if collections_path() not in sys.path:
+    sys.path.insert(0, collections_path())
+importlib.invalidate_caches()
 
 
 def pytest_collection_modifyitems(config, items):
