@@ -10,7 +10,9 @@ import os
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+# realpath: imported through a temporary ansible_collections/crosshost/docker link (the unit tests'
+# conftest), abspath would name that link, which is gone after the tests.
+HERE = os.path.dirname(os.path.realpath(__file__))
 REPO = os.path.dirname(HERE)
 LAB_PY = os.path.join(HERE, "lab.py")
 
@@ -76,6 +78,8 @@ def collections_path():
     """A directory where ansible_collections/crosshost/docker is this tree (made once, a symlink)."""
     root = os.path.join(REPO, ".cache", "collections")
     link = os.path.join(root, "ansible_collections", "crosshost", "docker")
+    if os.path.islink(link) and os.readlink(link) != REPO:
+        os.unlink(link)  # a link to somewhere else (another checkout, a temporary tree that is gone)
     if not os.path.islink(link):
         os.makedirs(os.path.dirname(link), exist_ok=True)
         os.symlink(REPO, link)
