@@ -67,7 +67,7 @@ JOBS = {
     "direct_route_drift": {  # runs on the direct_route job's lab, after it; job type Check (--check)
         "job_type": "check",
         "template": {},
-        "answers": {},
+        "answers": {"direct_route_forward_policy": "drop"},
         "credentials": {},
     },
     "macvlan": {

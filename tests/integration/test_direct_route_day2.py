@@ -35,7 +35,8 @@ from labutil import host_vars_file, recap, run_task
 from test_lab_debian import REASON as DEBIAN_REASON, DebianLab
 
 HOSTS = ["h1", "h2", "h3"]
-IMAGE = "local/probe:latest"  # the lab's image, on every host (busybox: sleep, ping)
+IMAGE = "local/probe:latest"
+DROP = ("-e", "direct_route_forward_policy=drop")  # an ACCEPT FORWARD policy counts as drift and is repaired  # the lab's image, on every host (busybox: sleep, ping)
 PLAYBOOK = "playbooks/direct_route.yml"
 H2_ORIGINAL = '{\n    "log-level": "info"\n}\n'  # a file of somebody else's, in a style of its own
 ROLE_ONLY = """- hosts: docker_hosts
@@ -176,7 +177,7 @@ def test_drift_is_found_in_check_mode_named_and_repaired(lab):
     lab.sh("rt", "ip route del 10.0.1.0/24; ip route replace 10.0.0.0/24 via 192.168.1.13")
     drifted = {h: (daemon_json_text(lab, h), ours(lab, h), dockerd_pid(lab, h)) for h in HOSTS}
     routes = router_routes(lab)
-    rc, out = run(lab, "--check")
+    rc, out = run(lab, "--check", *DROP)
     assert rc != 0
     messages = {m.group(1): m.group(2) for m in re.finditer(r'fatal: \[(h\d)\]: FAILED! => .*"msg": "drift on \1: (.*?)"', out)}
     assert set(messages) == set(HOSTS), out[-4000:]
@@ -189,9 +190,9 @@ def test_drift_is_found_in_check_mode_named_and_repaired(lab):
     assert {h: (daemon_json_text(lab, h), ours(lab, h), dockerd_pid(lab, h)) for h in HOSTS} == drifted
     assert router_routes(lab) == routes and sh(lab, "h1", "iptables -S FORWARD | head -1") == "-P FORWARD ACCEPT"
     # a normal run repairs everything (the FORWARD policy included), then check mode passes
-    rc, out = run(lab, "-e", "direct_route_verify=false")
+    rc, out = run(lab, "-e", "direct_route_verify=false", *DROP)
     assert rc == 0, out[-4000:]
-    rc, out = run(lab, "--check")
+    rc, out = run(lab, "--check", *DROP)
     assert rc == 0, out[-4000:]
     assert router_routes(lab) == "10.0.0.0/24 192.168.1.11\n10.0.1.0/24 192.168.1.12\n10.0.2.0/24 192.168.1.13"
 
