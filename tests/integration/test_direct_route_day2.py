@@ -35,8 +35,8 @@ from labutil import host_vars_file, recap, run_task
 from test_lab_debian import REASON as DEBIAN_REASON, DebianLab
 
 HOSTS = ["h1", "h2", "h3"]
-IMAGE = "local/probe:latest"
-DROP = ("-e", "direct_route_forward_policy=drop")  # an ACCEPT FORWARD policy counts as drift and is repaired  # the lab's image, on every host (busybox: sleep, ping)
+IMAGE = "local/probe:latest"  # the lab's image, on every host (busybox: sleep, ping)
+DROP = ("-e", "direct_route_forward_policy=drop")  # an ACCEPT FORWARD policy counts as drift and is repaired
 PLAYBOOK = "playbooks/direct_route.yml"
 H2_ORIGINAL = '{\n    "log-level": "info"\n}\n'  # a file of somebody else's, in a style of its own
 ROLE_ONLY = """- hosts: docker_hosts
