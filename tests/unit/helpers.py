@@ -76,14 +76,17 @@ def load_script(name, *path):
     return module
 
 
-def load_bench(monkeypatch):
-    """benchmarks/bench.py as a module. It puts benchmarks/ first on sys.path to import benchlib:
-    sys.path is put back after the test, and that benchlib module is forgotten."""
+def load_bench(monkeypatch, script="bench.py"):
+    """A script of benchmarks/ (bench.py by default) as a module. bench.py puts benchmarks/ first on
+    sys.path to import benchlib and benchpath: sys.path is put back after the test, and those modules
+    are forgotten."""
     monkeypatch.setattr(sys, "path", list(sys.path))
+    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
     try:
-        return load_script("crosshost_bench", "benchmarks", "bench.py")
+        return load_script("crosshost_" + script[:-3], "benchmarks", script)
     finally:
-        sys.modules.pop("benchlib", None)
+        for name in ("benchlib", "benchpath"):
+            sys.modules.pop(name, None)
 
 
 def per_host(key):

@@ -61,15 +61,18 @@ def summaries():
 
 def test_data_plane_rows():
     header, rows = benchlib.data_plane_rows(summaries())
-    assert header[:5] == ["scheme", "throughput Gbit/s", "baseline Gbit/s", "ratio", "target"]
-    assert header[5] == "bare path ratio"
+    assert header[:8] == ["scheme", "Gbit/s", "bare path Gbit/s", "ratio", "target", "spread bare / scheme",
+                          "host to host Gbit/s", "ratio to host to host"]
     direct, macvlan, swarm, kv = rows
-    assert direct[:6] == ["direct route", "14.00", "15.00", "0.93", "≥ 0.90", "-"]
-    assert direct[6:10] == ["110 (70)", "198 (90)", "46 (32)", "79 (59)"]  # µs, baseline in brackets; p99 of 3: rank 1.98
+    # No reference side: the bare path is host to host (spread 2/15 and 1.5/14).
+    assert direct[:8] == ["direct route", "14.00", "15.00", "0.93", "≥ 0.90", "13% / 11%", "15.00", "0.93"]
+    assert direct[8:12] == ["110 (70)", "198 (90)", "46 (32)", "79 (59)"]  # µs, host to host in brackets; p99 of 3: rank 1.98
     assert direct[-1] == "met"
     assert macvlan[3] == "0.80" and macvlan[-1] == "not met"
-    assert swarm[3] == "0.67" and swarm[5] == "0.70" and swarm[11] == "1450 (1500)" and swarm[-1] == "not met"
-    assert kv == ["kv overlay (20.10)", "-", "-", "-", "≥ 0.75", "-", "-", "-", "-", "-", "-", "- (-)", "no data"]
+    # The headline compares swarm with its bare VXLAN link (0.7 of host to host): 10 / 10.5.
+    assert swarm[2:4] == ["10.50", "0.95"] and swarm[6:8] == ["15.00", "0.67"]
+    assert swarm[13] == "1450 (1500)" and swarm[-1] == "met"
+    assert kv == ["kv overlay (20.10)", "-", "-", "-", "≥ 0.75", "-", "-", "-", "-", "-", "-", "-", "-", "- (-)", "no data"]
 
 
 def test_markdown_table_shape_and_escaping():
@@ -127,13 +130,13 @@ def test_whole_report_from_saved_results(tmp_path, monkeypatch):
     assert "- **macvlan**: target not met: ratio 0.80 < 0.95. noise;" in markdown
     assert "- **kv overlay (20.10)**: no data: lab.py etcd (LAB_NAME=benchk) failed." in markdown
     assert "DF ping of 1450 bytes passes, 1451 bytes refused" in markdown
-    assert ("target not met: ratio 0.67 < 0.75 (the same path without Docker, a plain VXLAN link between the hosts, "
-            "reaches 0.70 of the baseline; the scheme reaches 0.95 of that)") in markdown
+    assert "- **swarm overlay**: target met (ratio 0.95 ≥ 0.75)" in markdown
     assert "first run wrote CreateRoute, ModifyInstanceAttribute (6 calls; the module reported 6)" in markdown
     assert "rerun 0 writes and 3 reads (module: 0)" in markdown
     assert "tasks that reported a change on the rerun: `crosshost.docker.macvlan : The macvlan networks` (h1, h2, h3)" in markdown
     assert "first plan 24 ms wall" in markdown
-    assert "- direct route: 15.00 / 14.00, 16.00 / 15.00, 14.00 / 13.50" in markdown
+    assert "- direct route: host to host 15.00, 16.00, 14.00; scheme (Docker's default path) 14.00, 15.00, 13.50" in markdown
+    assert "## CPU cost and spread" in markdown and "## Fast path" not in markdown  # no variants, no CPU figures
     assert "- Docker engines in the labs: 20.10.24+dfsg1, 26.1.5+dfsg1" in markdown
     assert "AMD EPYC, 2 CPUs (KVM guest)" in markdown and "whole run 512 s" in markdown
     assert "## Method" in markdown

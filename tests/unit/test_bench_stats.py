@@ -70,6 +70,11 @@ def test_ratio_and_spread():
     assert benchlib.ratio(None, 10.0) is None and benchlib.ratio(5.0, 0) is None
     assert benchlib.spread([9, 10, 12]) == pytest.approx(0.3)
     assert benchlib.spread([0, 0, 0]) is None
+    # the middle half: one outlier moves (max - min) but not (p75 - p25)
+    assert benchlib.iqr_spread([10, 10, 10, 10, 20]) == pytest.approx(0.0)
+    assert benchlib.spread([10, 10, 10, 10, 20]) == pytest.approx(1.0)
+    assert benchlib.iqr_spread([8, 9, 10, 11, 12]) == pytest.approx(0.2)
+    assert benchlib.iqr_spread([0, 0]) is None
 
 
 def test_interleaved_order_alternates_sides_and_which_goes_first():
@@ -123,16 +128,19 @@ def test_verdict_not_met_names_the_ratio_noise_and_the_note():
 
 
 def test_reference_side_explains_a_miss():
-    r = result([10, 10, 10], [6, 6, 6], target=0.75, reference="a plain VXLAN link")
+    """With a bare path (reference) the headline ratio is the scheme against it, not host to host."""
+    r = result([10, 10, 10], [6, 6, 6], target=0.95, reference="a plain VXLAN link")
     r["throughput_bps"]["reference"] = [6.5e9, 6.4e9, 6.6e9]
     r["icmp_ms"]["reference"] = [0.09, 0.1]
     s = benchlib.summarize(r)
     assert s["ref_gbps"] == pytest.approx(6.5) and s["ref_ratio"] == pytest.approx(0.65)
-    assert s["scheme_vs_ref"] == pytest.approx(6 / 6.5)
+    assert s["ratio"] == pytest.approx(6 / 6.5) and s["host_ratio"] == pytest.approx(0.6)
+    assert s["bare_side"] == "reference" and s["bare_spread"] == pytest.approx(0.2 / 6.5)
+    assert s["ratio_min"] == pytest.approx(6 / 6.6) and s["ratio_max"] == pytest.approx(6 / 6.4)
     assert s["icmp_reference_p50"] == pytest.approx(95)
     assert s["verdict"] == "not met"
-    assert s["why"] == ("ratio 0.60 < 0.75 (the same path without Docker, a plain VXLAN link, reaches 0.65 of the "
-                        "baseline; the scheme reaches 0.92 of that)")
+    assert s["why"] == ("ratio 0.92 < 0.95 (against a plain VXLAN link, measured in the same run; that path itself "
+                        "reaches 0.65 of host to host, the scheme 0.60)")
     # A met target needs no explanation.
     r["throughput_bps"]["scheme"] = [8e9] * 3
     assert benchlib.summarize(r)["why"] == ""
