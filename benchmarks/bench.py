@@ -590,16 +590,16 @@ def fast_path_variants(lab, src, dst):
                                          "-j NOTRACK" for m in raw))
         return apply
 
-    veths = {}  # (netns pid, device) -> GRO as it was: both ends of each endpoint container's veth
+    ends = []  # (netns pid, device): both ends of each endpoint container's veth
     for host, ep in (("h1", src), ("h2", dst)):
         peer = nsrun(ep.pid, ["cat", "/sys/class/net/eth0/iflink"]).stdout.strip()
         dev = lab.sh(host, f"ip -o link | awk -F': ' '$1 == {peer} {{print $2}}'").stdout.strip().split("@")[0]
         if not dev:
             raise BenchError(f"{host}: no host end of {ep.label}'s veth (ifindex {peer})")
-        veths[(lab.pid(host), dev)] = None
-        veths[(ep.pid, "eth0")] = None
-    for (pid, dev) in veths:
-        veths[(pid, dev)] = "on" if "generic-receive-offload: on" in nsrun(pid, ["ethtool", "-k", dev]).stdout else "off"
+        ends += [(lab.pid(host), dev), (ep.pid, "eth0")]
+    # GRO as it was on each end, put back after each run
+    veths = {(pid, dev): "on" if "generic-receive-offload: on" in nsrun(pid, ["ethtool", "-k", dev]).stdout else "off"
+             for pid, dev in ends}
 
     def gro(state):
         def apply():
@@ -871,6 +871,9 @@ def report(data, png="benchmarks.png", scale_chart="img/scale.png"):
     warning = benchlib.noise_warning(m, summaries)
     if warning:
         lines += [warning, ""]
+    goals = targets(data, summaries)
+    if goals:
+        lines += ["## Targets on this machine", "", benchlib.markdown_table(["target", "verdict", "measured"], [list(g) for g in goals]), ""]
     lines += [
         "## Data plane",
         "",
@@ -946,6 +949,56 @@ def report(data, png="benchmarks.png", scale_chart="img/scale.png"):
     return "\n".join(lines) + "\n", text_report(data, summaries, header, rows, cheader, crows)
 
 
+def targets(data, summaries):
+    """Issue 15's targets against this run: [(target, "met" | "not met" | "no data", what was measured)]."""
+    out = []
+    for summ in summaries:
+        if summ.get("target") is None:
+            continue
+        what = {"macvlan": "host to host on the parent"}.get(summ["key"], summ.get("reference") or "host to host, same segment")
+        if summ.get("ratio") is None:
+            out.append((f"{summ['title']}: ≥ {summ['target']:.2f} of {what}", "no data", summ.get("why") or ""))
+            continue
+        paths = {p["key"]: p for p in (benchpath.summarize_path(r) for r in data["results"] if r.get("throughput_bps"))}
+        why = f"{summ['ratio']:.2f} (repetitions {summ['ratio_min']:.2f}-{summ['ratio_max']:.2f})"
+        path = paths.get(summ["key"]) or {}
+        costs = {side: benchpath.profile_cost(groups, path["sides"][side]["cpu_s_per_gb"])
+                 for side, groups in (path.get("profile") or {}).items() if path["sides"].get(side, {}).get("cpu_s_per_gb")}
+        bare = benchlib.REFERENCE if benchlib.REFERENCE in costs else "baseline"
+        if summ["verdict"] != "met" and "scheme" in costs and bare in costs:
+            delta = benchpath.profile_delta(costs["scheme"], costs[bare])
+            top = [f"{g} {ms:+.0f}" for g, ms in delta.items() if ms >= 5][:4]
+            why += (f"; the scheme's path costs {sum(delta.values()):+.0f} ms CPU per GB more than the bare path, "
+                    f"largest: {', '.join(top)} ms/GB")
+        out.append((f"{summ['title']}: ≥ {summ['target']:.2f} of {what}", summ["verdict"], why))
+    variants = [(p["title"], name, v) for p in (benchpath.summarize_path(r) for r in data["results"] if r.get("variants"))
+                for name, v in p["variants"].items()]
+    if variants:
+        winners = [f"{name} {v['gain']:+.1%}" for _t, name, v in variants if v["beyond_noise"]]
+        out.append(("a fast path beats Docker's default path by more than its spread", "met" if winners else "not met",
+                    ", ".join(winners) if winners else
+                    "; ".join(f"{name} {v['gain']:+.1%} (spread {v['noise']:.0%})" for _t, name, v in variants)
+                    + ": none ships (see Fast path and Where the CPU goes)"))
+    spreads = [(s["title"], s["base_spread"], s.get("base_iqr_spread")) for s in summaries if s.get("base_spread") is not None]
+    if spreads:
+        worst = max(v for _t, v, _i in spreads)
+        out.append(("host-to-host repetitions spread under 10% (idle machine)", "met" if worst < 0.10 else "not met",
+                    "max-min " + ", ".join(f"{t} {v:.0%}" for t, v, _i in spreads)
+                    + "; middle half " + ", ".join(f"{i:.0%}" for _t, _v, i in spreads if i is not None)
+                    + f"; load average at start {fmt_load(data['machine'].get('load_start'))}"))
+    planning = data.get("planning")
+    if planning:
+        out.append(("planning and the verify plan for 1000 simulated hosts under 1 s",
+                    "met" if planning["total_wall"] < 1 else "not met", f"{planning['total_wall'] * 1000:.0f} ms"))
+    if data.get("scale"):
+        import bench_scale  # pylint: disable=import-outside-toplevel
+
+        for target, met, why in bench_scale.verdicts(
+                [bench_scale.derive(dict(e)) for e in data["scale"].get("sizes") or []]):
+            out.append((target, {True: "met", False: "not met"}.get(met, "no data"), why))
+    return out
+
+
 def fmt_load(load):
     return " / ".join(f"{v:.2f}" for v in load) if load else "?"
 
@@ -1017,11 +1070,25 @@ METHOD = [
     "on the scheme's network. Baseline pair: h1's namespace -> h2's namespace over the same underlay "
     "(eth0 for direct route and overlays, eth1 for macvlan, where h1/h2 get 192.168.2.241/242 from the "
     "reserved range for the baseline only).",
-    "- **Bare path** (reference, `BENCH_REFERENCE=1`): to tell the cost of a path from the cost of Docker "
-    "and of this collection's configuration, the same repetitions also measure the scheme's data path "
-    "without Docker, between the hosts' own namespaces: for direct routes h1 -> rt -> h2 between /32 "
-    "loopback addresses routed through the router both ways; for overlays a plain kernel VXLAN link "
-    "(VNI 4242, UDP 4790, the overlay's MTU). Column `bare path ratio` = bare path / baseline.",
+    "- **Bare path** (the headline's denominator): the scheme's data path without Docker, between the hosts' own "
+    "namespaces, in the same run and interleaved: for direct routes through the router h1 -> rt -> h2 between /32 "
+    "loopback addresses routed through the router both ways (`BENCH_REFERENCE=1`); for overlays a plain kernel "
+    "VXLAN link (VNI 4242, UDP 4790, the overlay's MTU); for macvlan and for direct routes in host-gw mode host "
+    "to host on the same segment, which is already the same path. `ratio` = scheme / bare path; the host-to-host "
+    "figure stays next to it.",
+    "- **Host-gw**: after the routed measurement the direct-route lab is converged again with "
+    "`direct_route_router=` (every host routes its peers' subnets straight to their underlay addresses; no router "
+    "namespace), and the containers are measured against host to host, which then cross the same devices.",
+    "- **Fast path** (`BENCH_FASTPATH=1`, host-gw lab): each setting is a side of its own, switched on right "
+    "before each of its runs and back right after, on h1 and h2: `notrack` (raw-table NOTRACK for the two "
+    "container subnets both ways), `gro` (GRO on both ends of each endpoint container's veth), `bridge-nf off` "
+    "(net.bridge.bridge-nf-call-iptables=0 in both hosts). A warm-up ping through each setting proves the path "
+    "still works before any run.",
+    "- **CPU cost**: `/proc/stat` (user, nice, system, irq, softirq) around each iperf3 client, divided by the bytes "
+    "received: CPU seconds per GB for the whole machine. **Profile** (`BENCH_PROFILE=1`): one extra run per side "
+    "under `perf record -a -e cpu-clock`, grouped by subsystem. **Pinning** (`BENCH_PIN=1`, off by default): "
+    "iperf3 sender on CPU 0, receiver on CPU 1; tried on this machine, it made runs about 11% faster but no "
+    "steadier (spread 11% pinned and unpinned, 10 interleaved runs of 2 s each), so it is off.",
     "- **Throughput**: `iperf3 -c <addr> -t <seconds> -J`, one TCP stream, a fresh one-off server "
     "(`iperf3 -s -1`) each run; the receiver's bits/s. Repetitions interleave the two pairs and alternate "
     "which goes first (baseline, scheme, scheme, baseline, ...), so load drift on the machine hits both "

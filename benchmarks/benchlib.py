@@ -420,7 +420,7 @@ def render_chart(summaries, path):
     ax1.legend([Patch(color=met), Patch(color=missed), Line2D([], [], color="black", linestyle="--", linewidth=1.5),
                 Line2D([], [], marker="D", color="#455a64", linestyle="none")],
                ["target met", "not met", "target", "against host to host"], loc="upper center", ncol=4, fontsize=8)
-    ax1.set_xticks(xs, names, rotation=12)
+    ax1.set_xticks(xs, names, rotation=18)
     ax1.set_xlim(-0.6, max(len(summaries), 4) - 0.4)
     ax1.set_ylim(0, max([1.35] + [s["ratio_max"] * 1.08 for s in summaries if s.get("ratio") is not None]))
     ax1.set_ylabel("throughput / bare path, same topology")
@@ -431,7 +431,7 @@ def render_chart(summaries, path):
     tcp = [max(0.0, (s.get("tcp_scheme_p50") or 0) - (s.get("tcp_baseline_p50") or 0)) for s in summaries]
     ax2.bar([x - width / 2 for x in xs], icmp, width, label="ICMP p50", color="#1565c0")
     ax2.bar([x + width / 2 for x in xs], tcp, width, label="TCP request/response p50", color="#ef6c00")
-    ax2.set_xticks(xs, names, rotation=12)
+    ax2.set_xticks(xs, names, rotation=18)
     ax2.set_xlim(-0.6, max(len(summaries), 4) - 0.4)
     ax2.set_ylim(0, max(icmp + tcp + [1.0]) * 1.3)
     ax2.set_ylabel("added latency vs baseline, µs")

@@ -59,8 +59,15 @@ _PERF_LINE = re.compile(r"^\s*([0-9.]+)%\s+\[([.k])\]\s+(\S.*?)\s*$")
 IDLE = ("pv_native_safe_halt", "default_idle", "native_safe_halt", "cpu_idle", "do_idle", "intel_idle", "acpi_idle",
         "poll_idle", "mwait_idle", "arch_cpu_idle", "cpuidle_enter")
 
+# Where perf's cpu-clock samples land for work done with interrupts or bottom halves off: on a guest
+# without a PMU the sampling timer is an ordinary interrupt, so such work (much of softirq packet
+# processing) is counted at the point that turns interrupts back on. Kept as a group of its own.
+SKID = ("_raw_spin_unlock_irqrestore", "_raw_spin_unlock_irq", "_raw_spin_unlock_bh", "handle_softirqs", "__do_softirq",
+        "do_softirq", "__local_bh_enable_ip", "local_bh_enable", "irq_exit_rcu", "__irq_exit_rcu", "finish_task_switch")
+
 # (group, symbol prefixes), first match wins; everything else is `other`.
 GROUPS = (
+    ("irqs-off work (skid)", SKID),
     ("conntrack", ("nf_conntrack", "__nf_conntrack", "nf_ct_", "__nf_ct_", "ipv4_conntrack", "nf_nat", "hash_conntrack")),
     ("iptables/netfilter", ("ipt_", "ip6t_", "nft_", "nf_", "__nf_", "xt_", "iptable_", "ebt_", "br_nf_", "nf_hook")),
     ("bridge", ("br_", "__br_")),
@@ -123,6 +130,18 @@ def profile_groups(entries):
 
 # ---------------------------------------------------------------------------------------------
 # Summary
+
+
+def profile_cost(groups, cpu_s_per_gb):
+    """{group: CPU milliseconds per GB}: a profile's busy shares priced with the side's CPU cost."""
+    return {g: share * cpu_s_per_gb * 1000 for g, share in groups.items()}
+
+
+def profile_delta(scheme, bare):
+    """{group: ms per GB the scheme spends more (or less) than the bare path}, largest increase first;
+    both arguments are profile_cost() results."""
+    delta = {g: scheme.get(g, 0.0) - bare.get(g, 0.0) for g in set(scheme) | set(bare)}
+    return dict(sorted(delta.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def side_figures(result, side):
@@ -201,7 +220,6 @@ def profile_line(groups, top=6):
     return ", ".join(f"{g} {share:.0%}" for g, share in list(groups.items())[:top])
 
 
-
 def variant_verdict(paths):
     """What the fast-path comparison shows, in one sentence per variant."""
     out = []
@@ -246,10 +264,27 @@ def section(results):
     if profiled:
         lines += ["## Where the CPU goes", "",
                   "`perf record -a -e cpu-clock` during one extra iperf3 run per side, `perf report --sort sym`, "
-                  "symbols grouped by kernel subsystem (benchmarks/benchpath.py); shares of the busy samples.", ""]
+                  "symbols grouped by kernel subsystem (benchmarks/benchpath.py). Each share of the busy samples is "
+                  "priced with the side's CPU seconds per GB, so sides compare in milliseconds per GB. This machine is "
+                  "a guest without a hardware PMU: the sampling timer is an ordinary interrupt, and work done with "
+                  "interrupts or bottom halves off (much of softirq packet processing) is counted where they are "
+                  "turned on again: the `irqs-off work (skid)` group.", ""]
         for path in profiled:
+            costs = {}
             for side, groups in path["profile"].items():
-                lines.append(f"- {path['title']}, {SIDE_NAMES.get(side, side)}: {profile_line(groups)}")
+                per_gb = path["sides"].get(side, {}).get("cpu_s_per_gb")
+                if per_gb:
+                    costs[side] = profile_cost(groups, per_gb)
+                    shown = ", ".join(f"{g} {ms:.0f}" for g, ms in list(costs[side].items())[:7])
+                    lines.append(f"- {path['title']}, {SIDE_NAMES.get(side, side)} ({per_gb * 1000:.0f} ms/GB): {shown}")
+                else:
+                    lines.append(f"- {path['title']}, {SIDE_NAMES.get(side, side)}: {profile_line(groups)}")
+            bare = REFERENCE if REFERENCE in costs else "baseline"
+            if "scheme" in costs and bare in costs:
+                delta = profile_delta(costs["scheme"], costs[bare])
+                more = [f"{g} {ms:+.0f}" for g, ms in delta.items() if abs(ms) >= 5]
+                lines.append(f"  - {path['title']}: the scheme costs {sum(delta.values()):+.0f} ms/GB against the "
+                             f"{SIDE_NAMES[bare]}: " + (", ".join(more) or "no group differs by 5 ms/GB or more"))
         lines.append("")
     return lines
 

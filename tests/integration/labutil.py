@@ -216,6 +216,14 @@ def recap(stdout):
     return out
 
 
+def write_playbook(lab, name, text):
+    """A playbook of the test's own in the lab's directory (removed with the lab); returns its path."""
+    path = os.path.join(lab.dir, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def host_vars_file(lab, name, per_host):
     """An extra inventory in the lab's directory that sets host vars of docker_hosts, e.g.
     {"h3": {"direct_route_state": "absent"}}; returns its path."""

@@ -26,12 +26,11 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 
 import pytest
 
 import labutil
-from labutil import host_vars_file, recap, run_task
+from labutil import host_vars_file, recap, run_task, write_playbook
 from test_lab_debian import REASON as DEBIAN_REASON, DebianLab
 
 HOSTS = ["h1", "h2", "h3"]
@@ -160,10 +159,9 @@ def test_a_limited_run_plans_from_the_whole_group(lab):
     assert re.search(r"\[h2 -> h1[\](]", out) and re.search(r"\[h2 -> h3[\](]", out), delegated  # read, not changed
     assert router_routes(lab) == routes and {h: dockerd_pid(lab, h) for h in HOSTS} == pids
     # the role alone (direct_route_hosts = the play's hosts): a limited run is refused before any change
-    with tempfile.NamedTemporaryFile("w", suffix=".yml", dir=lab.dir, delete=False) as f:
-        f.write(ROLE_ONLY)
+    role_only = write_playbook(lab, "role-only.yml", ROLE_ONLY)
     before = {h: (daemon_json_text(lab, h), ours(lab, h)) for h in HOSTS}
-    rc, out = run(lab, "--limit", "h2", playbook=f.name)
+    rc, out = run(lab, "--limit", "h2", playbook=role_only)
     assert rc != 0
     assert "--limit h2 left out h1, h3" in out and "direct_route_hosts" in out, out[-3000:]
     assert {h: (daemon_json_text(lab, h), ours(lab, h)) for h in HOSTS} == before

@@ -22,12 +22,11 @@ kv (Docker 20.10, the lab's etcd):
 import json
 import re
 import subprocess
-import tempfile
 
 import pytest
 
 import labutil
-from labutil import host_vars_file, recap
+from labutil import host_vars_file, recap, write_playbook
 
 HOSTS = ["h1", "h2", "h3"]
 IMAGE = "local/probe:latest"
@@ -149,10 +148,9 @@ def test_swarm_limited_runs_read_the_hosts_left_out(lab):
     assert pids(lab) == before and {h: input_rules(lab, h) for h in ("h1", "h2")} == rules
     # the down node h3 left behind stays on h1's list until h3 is retired (below)
     # the role alone (overlay_hosts = the play's hosts): refused before any change
-    with tempfile.NamedTemporaryFile("w", suffix=".yml", dir=lab.dir, delete=False) as f:
-        f.write(ROLE_ONLY)
+    role_only = write_playbook(lab, "role-only.yml", ROLE_ONLY)
     state = {h: (swarm_state(lab, h), input_rules(lab, h)) for h in HOSTS}
-    rc, out = run(lab, "--limit", "h2", playbook=f.name)
+    rc, out = run(lab, "--limit", "h2", playbook=role_only)
     assert rc != 0
     assert "--limit h2 left out h1, h3" in out and "overlay_hosts" in out, out[-3000:]
     assert {h: (swarm_state(lab, h), input_rules(lab, h)) for h in HOSTS} == state

@@ -131,6 +131,13 @@ def test_whole_report_from_saved_results(tmp_path, monkeypatch):
     assert "- **kv overlay (20.10)**: no data: lab.py etcd (LAB_NAME=benchk) failed." in markdown
     assert "DF ping of 1450 bytes passes, 1451 bytes refused" in markdown
     assert "- **swarm overlay**: target met (ratio 0.95 ≥ 0.75)" in markdown
+    # the targets table up front: one row per scheme, then the spread of the host-to-host repetitions
+    assert "## Targets on this machine" in markdown
+    assert "| macvlan: ≥ 0.95 of host to host on the parent | not met | 0.80 (repetitions 0.80-0.80) |" in markdown
+    assert "| swarm overlay: ≥ 0.75 of a plain VXLAN link between the hosts | met | 0.95 (repetitions 0.92-0.95) |" in markdown
+    assert "| kv overlay (20.10): ≥ 0.75 of host to host, same segment | no data | lab.py etcd (LAB_NAME=benchk) failed |" in markdown
+    assert ("| host-to-host repetitions spread under 10% (idle machine) | not met | max-min direct route 13%, macvlan 0%, "
+            "swarm overlay 13%; middle half 7%, 0%, 7%; load average at start 0.10 / 0.20 / 0.30 |") in markdown
     assert "first run wrote CreateRoute, ModifyInstanceAttribute (6 calls; the module reported 6)" in markdown
     assert "rerun 0 writes and 3 reads (module: 0)" in markdown
     assert "tasks that reported a change on the rerun: `crosshost.docker.macvlan : The macvlan networks` (h1, h2, h3)" in markdown
