@@ -23,6 +23,9 @@ Run as root (scripts/bench.sh bootstraps the venv and always brings the bench la
     BENCH_SCALE_SIZES control plane at scale (benchmarks/bench_scale.py): lab sizes in hosts, e.g. "3 10 25"
                     (default "3 10"; at most 50; 0: skip); labs <prefix>s<N> (prefix cut to 7 letters)
     BENCH_SCALE_MACVLAN 1: also playbooks/macvlan.yml at the largest size (default 0)
+    BENCH_SCALE_SWARM 1 (default): also playbooks/overlay.yml (swarm) at every scale size; 0: skip
+    BENCH_CLOUD_SIZES route_table (aws, in moto_server) writes and reads at these cluster sizes (default "3 10 25 50";
+                    0: skip; benchmarks/bench_cloud_scale.py, no lab)
     BENCH_OUT       output stem (default docs/benchmarks: writes .md, .png; the raw results go to
                     .cache/bench/results.json)
 
@@ -176,12 +179,20 @@ class Settings:
         except ValueError as e:
             raise SystemExit(f"bench: {e}") from None
         self.scale_macvlan = number("BENCH_SCALE_MACVLAN", 0, 0) > 0
+        self.scale_swarm = number("BENCH_SCALE_SWARM", 1, 0) > 0
+        import bench_cloud_scale  # pylint: disable=import-outside-toplevel
+
+        try:
+            self.cloud_sizes = bench_cloud_scale.parse_sizes(env.get("BENCH_CLOUD_SIZES"))
+        except ValueError as e:
+            raise SystemExit(f"bench: {e}") from None
 
     def describe(self):
         return {"seconds": self.seconds, "reps": self.reps, "pings": self.pings, "tcp": self.tcp,
                 "reference": self.reference, "fastpath": self.fastpath, "profile": self.profile, "pin": self.pin,
                 "schemes": self.schemes, "planner_repeat": self.planner_repeat,
-                "scale_sizes": self.scale_sizes, "scale_macvlan": self.scale_macvlan}
+                "scale_sizes": self.scale_sizes, "scale_macvlan": self.scale_macvlan,
+                "scale_swarm": self.scale_swarm, "cloud_sizes": self.cloud_sizes}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -927,6 +938,10 @@ def report(data, png="benchmarks.png", scale_chart="img/scale.png"):
         if not data.get("planning"):
             lines += ["", "## Control plane at scale"]
         lines += [""] + bench_scale.section(data["scale"], chart=scale_chart)
+    if data.get("cloud_scale"):
+        import bench_cloud_scale  # pylint: disable=import-outside-toplevel
+
+        lines += [""] + bench_cloud_scale.section(data["cloud_scale"])
     lines += ["", "## Repetitions", "", "Throughput per repetition, Gbit/s, per side:", ""]
     for res in data["results"]:
         thr = res.get("throughput_bps") or {}
@@ -1174,10 +1189,19 @@ def measure(settings):
 
         t0 = time.time()
         data["scale"] = bench_scale.measure(settings.scale_sizes, settings.prefix[:7] + "s",
-                                            macvlan=settings.scale_macvlan, log=log)
+                                            macvlan=settings.scale_macvlan, swarm=settings.scale_swarm, log=log)
         data["timings"]["scale"] = round(time.time() - t0, 1)
     else:
         data["scale"] = saved_scale()
+    if settings.cloud_sizes:
+        import bench_cloud_scale  # pylint: disable=import-outside-toplevel
+
+        t0 = time.time()
+        try:
+            data["cloud_scale"] = bench_cloud_scale.measure(settings.cloud_sizes, log=log)
+        except (BenchError, OSError, ImportError) as e:
+            log(f"cloud scale: {e}")
+        data["timings"]["cloud scale"] = round(time.time() - t0, 1)
     data["results"], data["control"] = ctx.results, ctx.control
     data["machine"]["load_end"] = os.getloadavg()
     data["duration_s"] = time.time() - started

@@ -242,6 +242,13 @@ def markdown_table(header, body):
     return lines
 
 
+def measured_text(scale, entries):
+    """The run's date, and the dates of sizes kept from an earlier run (`--merge`)."""
+    date = scale.get("date", "?")
+    older = [f"{e['hosts']} hosts: {e['date']}" for e in entries if e.get("date") and e["date"] != date]
+    return date + (f" ({'; '.join(older)})" if older else "")
+
+
 def section(scale, chart="img/scale.png"):
     """The docs/benchmarks.md subsection (under "Control plane at scale") of a measure() document."""
     entries = [derive(dict(e)) for e in scale.get("sizes", [])]
@@ -250,7 +257,7 @@ def section(scale, chart="img/scale.png"):
         return lines + ["Not measured in this run (`BENCH_SCALE_SIZES=0`)."]
     lines += [
         f"`{PLAYBOOK}` (routes in the lab's Linux router namespace) on labs of N namespace hosts, engines "
-        f"{', '.join(ENGINE_CYCLE)} in turn, default forks, measured {scale.get('date', '?')}: first converge on a "
+        f"{', '.join(ENGINE_CYCLE)} in turn, default forks, measured {measured_text(scale, entries)}: first converge on a "
         "fresh lab, rerun (default verification: every ordered pair up to 10 hosts, a ring of 2 peers each "
         "above) and rerun with `-e direct_route_verify=false`. Verify share: rerun minus rerun without verify, "
         "of the rerun. ansible-playbook peak: the largest sum of PSS (shared pages divided among the forked "
@@ -271,16 +278,19 @@ def section(scale, chart="img/scale.png"):
     for e in entries:
         if e.get("error"):
             lines.append(f"- **{e['hosts']} hosts**: {e['error']}")
-    for e in entries:
-        mac = e.get("macvlan")
-        if mac:
-            if mac.get("error"):
-                lines.append(f"- **macvlan, {e['hosts']} hosts** (`playbooks/macvlan.yml`, one network on eth1): {mac['error']}")
+    for key, title in OTHER_TITLES.items():
+        for e in entries:
+            other = e.get(key)
+            if not other:
+                continue
+            if other.get("error"):
+                lines.append(f"- **{key}, {e['hosts']} hosts** ({title}): {other['error']}")
             else:
-                lines.append(f"- **macvlan, {e['hosts']} hosts** (`playbooks/macvlan.yml`, one network on eth1, "
-                             f"default verification): first converge {_cell((mac.get('first') or {}).get('seconds'))} s, "
-                             f"rerun {_cell((mac.get('rerun') or {}).get('seconds'))} s, ansible-playbook peak "
-                             f"{_cell(_mb(max((mac.get(p) or {}).get('tree_peak_kb') or 0 for p in ('first', 'rerun'))), '.0f')} MB.")
+                lines.append(f"- **{key}, {e['hosts']} hosts** ({title}): "
+                             f"first converge {_cell((other.get('first') or {}).get('seconds'))} s, "
+                             f"rerun {_cell((other.get('rerun') or {}).get('seconds'))} s, ansible-playbook peak "
+                             f"{_cell(_mb(max((other.get(p) or {}).get('tree_peak_kb') or 0 for p in ('first', 'rerun'))), '.0f')} MB"
+                             + ".")
     for e in entries:
         slow = (e.get("rerun") or {}).get("slowest")
         if slow:
@@ -335,13 +345,20 @@ def render_chart(scale, path):
             ys = [(e.get(key) or {}).get("seconds") for e in entries]
             ax.plot(xs, ys, style, label=label)
         ax.plot(xs, [e.get("verify_s") for e in entries], "d--", label="verify (rerun minus rerun without verify)")
+        for key, style in (("swarm", "x-."), ("macvlan", "+-.")):
+            points = [(e["hosts"], (e.get(key) or {}).get(phase, {}).get("seconds"), phase) for e in entries
+                      for phase in ("first", "rerun") if not (e.get(key) or {}).get("error")]
+            for phase in ("first", "rerun"):
+                got = [(x, y) for x, y, p in points if p == phase and y is not None]
+                if len(got) > 1:
+                    ax.plot([x for x, _y in got], [y for _x, y in got], style, label=f"{key}: {phase}")
         small = entries[0]
         ax.plot([small["hosts"], xs[-1]], [small["rerun"]["seconds"], small["rerun"]["seconds"] * xs[-1] / small["hosts"]],
                 ":", color="grey", label="linear bound (N/%d × %d-host rerun)" % (small["hosts"], small["hosts"]))
         ax.set_xticks(xs)
     ax.set_xlabel("hosts (namespace lab)")
     ax.set_ylabel("seconds (wall)")
-    ax.set_title("direct_route.yml against hosts (busy machine, see the load average)", fontsize=10)
+    ax.set_title("playbooks against hosts (direct_route.yml unless named; see the load average)", fontsize=10)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -477,7 +494,17 @@ def run_playbook(lab, playbook, extra_vars, timeout=1800):
     return result
 
 
-def measure_size(hosts, prefix, macvlan=False, log=print):
+# The other schemes measured on the same lab after direct_route: (key, playbook, extra vars).
+OTHER_SCHEMES = (
+    ("macvlan", "playbooks/macvlan.yml", {"macvlan_networks": [MACVLAN_NETWORK], "macvlan_verify_image": "{{ lab_image }}"}),
+    ("swarm", "playbooks/overlay.yml", {"overlay_backend": "swarm", "overlay_networks": [{"name": "scale_ov", "subnet": "10.30.0.0/24"}],
+                                        "overlay_verify_image": "{{ lab_image }}"}),
+)
+OTHER_TITLES = {"macvlan": "macvlan (`playbooks/macvlan.yml`, one network on eth1, default verification)",
+                "swarm": "swarm overlay (`playbooks/overlay.yml`, `overlay_backend=swarm`, one network, default verification)"}
+
+
+def measure_size(hosts, prefix, macvlan=False, swarm=False, log=print):
     lab = _bench().Lab(f"{prefix}{hosts}", hosts=hosts, engines=engines_for(hosts))
     entry = {"hosts": hosts, "engines": lab.env["LAB_ENGINES"]}
     try:
@@ -499,16 +526,17 @@ def measure_size(hosts, prefix, macvlan=False, log=print):
                 entry["error"] = f"{PLAYBOOK} failed ({phase}): {res['error']}"
                 break
         entry["lab_rss_kb"] = lab_rss_kb(lab)
-        if macvlan and not entry.get("error"):
-            mac = entry["macvlan"] = {}
-            variables = {"macvlan_networks": [MACVLAN_NETWORK], "macvlan_verify_image": "{{ lab_image }}"}
+        for key, playbook, variables in OTHER_SCHEMES:
+            if entry.get("error") or not {"macvlan": macvlan, "swarm": swarm}[key]:
+                continue
+            other = entry[key] = {}
             for phase in ("first", "rerun"):
-                log(f"scale {hosts} hosts: playbooks/macvlan.yml ({phase})")
-                res = run_playbook(lab, "playbooks/macvlan.yml", variables)
-                mac[phase] = res
-                log(f"scale {hosts} hosts: macvlan {phase} {res['seconds']} s")
+                log(f"scale {hosts} hosts: {playbook} ({phase})")
+                res = run_playbook(lab, playbook, variables)
+                other[phase] = res
+                log(f"scale {hosts} hosts: {key} {phase} {res['seconds']} s")
                 if res.get("error"):
-                    mac["error"] = f"playbooks/macvlan.yml failed ({phase}): {res['error']}"
+                    other["error"] = f"{playbook} failed ({phase}): {res['error']}"
                     break
     except Exception as e:  # pylint: disable=broad-except  # reported in the table, the next size still runs
         entry["error"] = f"{type(e).__name__}: {str(e)[-1500:]}"
@@ -520,7 +548,7 @@ def measure_size(hosts, prefix, macvlan=False, log=print):
     return derive(entry)
 
 
-def measure(sizes, prefix, macvlan=False, log=print, deadline=None, save=None):
+def measure(sizes, prefix, macvlan=False, swarm=False, log=print, deadline=None, save=None):
     """One entry per size (smallest first); sizes not started before `deadline` (time.time()) are noted."""
     import datetime  # pylint: disable=import-outside-toplevel
 
@@ -530,7 +558,7 @@ def measure(sizes, prefix, macvlan=False, log=print, deadline=None, save=None):
         if deadline and time.time() > deadline:
             scale["notes"].append(f"{hosts} hosts: not run (out of the time set for this run)")
             continue
-        scale["sizes"].append(measure_size(hosts, prefix, macvlan=macvlan and hosts == max(sizes), log=log))
+        scale["sizes"].append(measure_size(hosts, prefix, macvlan=macvlan and hosts == max(sizes), swarm=swarm, log=log))
         if save:
             save(scale)
     return scale
@@ -545,6 +573,8 @@ def main(argv=None):
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SCALE_SIZES", ""))
     parser.add_argument("--prefix", default=os.environ.get("BENCH_SCALE_PREFIX", "benchs"))
     parser.add_argument("--macvlan", action="store_true", help="also playbooks/macvlan.yml at the largest size")
+    parser.add_argument("--swarm", action="store_true", help="also playbooks/overlay.yml (swarm) at every size")
+    parser.add_argument("--merge", action="store_true", help="keep the sizes of --out that this run does not measure")
     parser.add_argument("--out", default=os.path.join(REPO, ".cache", "bench", "scale.json"))
     parser.add_argument("--render", metavar="SCALE_JSON", help="only render a saved document")
     parser.add_argument("--splice", metavar="MARKDOWN", help="put the section into this file (and the chart in img/scale.png next to it)")
@@ -559,13 +589,23 @@ def main(argv=None):
         sys.path.insert(0, os.path.join(REPO, "lab"))
         signal.signal(signal.SIGTERM, _terminate)  # unwind: the playbook is ended, the lab brought down
 
+        sizes = parse_sizes(args.sizes)
+        kept = []
+        if args.merge and os.path.exists(args.out):
+            with open(args.out) as f:
+                earlier = json.load(f)
+            kept = [dict(e, date=e.get("date") or earlier.get("date")) for e in earlier.get("sizes", []) if e["hosts"] not in sizes]
+
         def save(scale):
+            merged = dict(scale, sizes=sorted(scale["sizes"] + kept, key=lambda e: e["hosts"]))
             os.makedirs(os.path.dirname(args.out), exist_ok=True)
             with open(args.out, "w") as f:
-                json.dump(scale, f, indent=1)
+                json.dump(merged, f, indent=1)
+            return merged
 
-        scale = measure(parse_sizes(args.sizes), args.prefix, macvlan=args.macvlan,
+        scale = measure(sizes, args.prefix, macvlan=args.macvlan, swarm=args.swarm,
                         log=lambda m: print(f"bench: {m}", file=sys.stderr, flush=True), save=save)
+        scale = save(scale)
     print(text(scale))
     if args.splice:
         with open(args.splice) as f:

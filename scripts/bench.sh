@@ -4,7 +4,9 @@
 #   BENCH_SECONDS=4 BENCH_REPS=5 BENCH_PINGS=100 BENCH_TCP=1000   per-scheme measurement settings
 #   BENCH_SCHEMES="direct macvlan swarm kv"                        a subset to run
 #   BENCH_LAB_PREFIX=bench                                         labs <prefix>d, m, o, k
-#   BENCH_SCALE_SIZES="3 10" BENCH_SCALE_MACVLAN=0                 control plane at scale (0: skip); labs <prefix>s<N>
+#   BENCH_SCALE_SIZES="3 10" BENCH_SCALE_MACVLAN=0 BENCH_SCALE_SWARM=1   control plane at scale (0: skip); labs <prefix>s<N>
+#   BENCH_CLOUD_SIZES="3 10 25 50"                                 route-table writes at scale in moto (0: skip; no lab)
+#   BENCH_FASTPATH=1 BENCH_PROFILE=1 BENCH_PIN=0                   fast-path sides, perf profile per side, CPU pinning
 #   scripts/bench.sh --render .cache/bench/results.json             re-render the docs only
 # Runs as root. Every lab it brings up is brought down again, also on failure or Ctrl-C.
 set -euo pipefail

@@ -130,6 +130,20 @@ def test_section_macvlan_and_errors(scale):
     assert "control plane at scale" in scale.text({"sizes": [big]})
 
 
+def test_section_swarm_at_each_size_and_kept_dates(scale):
+    """Swarm runs at every size; sizes kept from an earlier run (--merge) carry their own date."""
+    swarm = {"first": {"seconds": 30.0, "tree_peak_kb": 4096}, "rerun": {"seconds": 20.0, "tree_peak_kb": 2048}}
+    failed = {"first": {"seconds": 9.0}, "error": "playbooks/overlay.yml failed (first): h3: no quorum"}
+    data = {"date": "2026-12-06 14:10 UTC",
+            "sizes": [entry(3, 30.0, 20.0, 15.0, swarm=swarm), entry(10, 60.0, 50.0, 30.0, swarm=failed),
+                      entry(50, 300.0, 280.0, 170.0, date="2026-12-06 11:17 UTC")]}
+    lines = scale.section(data)
+    assert "measured 2026-12-06 14:10 UTC (50 hosts: 2026-12-06 11:17 UTC): first converge" in "\n".join(lines)
+    assert any(line.startswith("- **swarm, 3 hosts** (swarm overlay") and "first converge 30.0 s, rerun 20.0 s" in line
+               and "peak 4 MB" in line for line in lines)
+    assert any(line.startswith("- **swarm, 10 hosts**") and line.endswith("h3: no quorum") for line in lines)
+
+
 def test_bench_settings(monkeypatch):
     bench = helpers.load_bench(monkeypatch)
     try:
@@ -140,10 +154,17 @@ def test_bench_settings(monkeypatch):
         assert bench.Settings({"BENCH_SCALE_SIZES": "0"}).scale_sizes == []
         with pytest.raises(SystemExit, match="BENCH_SCALE_SIZES"):
             bench.Settings({"BENCH_SCALE_SIZES": "3 x"})
+        # swarm at every scale size and the route table in moto at 3-50 hosts, unless switched off
+        assert s.scale_swarm and s.cloud_sizes == [3, 10, 25, 50] and s.fastpath and not s.pin
+        s = bench.Settings({"BENCH_SCALE_SWARM": "0", "BENCH_CLOUD_SIZES": "0", "BENCH_FASTPATH": "0"})
+        assert not s.scale_swarm and s.cloud_sizes == [] and not s.fastpath
+        with pytest.raises(SystemExit, match="BENCH_CLOUD_SIZES"):
+            bench.Settings({"BENCH_CLOUD_SIZES": "many"})
     finally:
         import sys  # pylint: disable=import-outside-toplevel
 
-        sys.modules.pop("bench_scale", None)
+        for name in ("bench_scale", "bench_cloud_scale"):
+            sys.modules.pop(name, None)
 
 
 def test_slowest_tasks(scale):
