@@ -1103,7 +1103,9 @@ METHOD = [
     "received: CPU seconds per GB for the whole machine. **Profile** (`BENCH_PROFILE=1`): one extra run per side "
     "under `perf record -a -e cpu-clock`, grouped by subsystem. **Pinning** (`BENCH_PIN=1`, off by default): "
     "iperf3 sender on CPU 0, receiver on CPU 1; tried on this machine, it made runs about 11% faster but no "
-    "steadier (spread 11% pinned and unpinned, 10 interleaved runs of 2 s each), so it is off.",
+    "steadier (spread 11% pinned and unpinned, 10 interleaved runs of 2 s each), so it is off. Shorter "
+    "repetitions did not narrow the spread either (10 runs of 2 s: 11%; 6 runs of 4 s: 11%), so the default stays "
+    "4 s; `BENCH_REPS` adds repetitions.",
     "- **Throughput**: `iperf3 -c <addr> -t <seconds> -J`, one TCP stream, a fresh one-off server "
     "(`iperf3 -s -1`) each run; the receiver's bits/s. Repetitions interleave the two pairs and alternate "
     "which goes first (baseline, scheme, scheme, baseline, ...), so load drift on the machine hits both "

@@ -150,7 +150,7 @@ def planning_figures(count=1000, repeat=5, ring_peers=2):
 
 
 VERIFY_PARAGRAPH = (
-    "The verify role tests every ordered pair of hosts (n × (n − 1)) up to `verify_all_pairs_max_hosts` (10) hosts, "
+    "The verify role tests every ordered pair of hosts (n × (n − 1)) up to `verify_all_pairs_max_hosts` (3) hosts, "
     "and a ring above (`verify_pairs: auto`): host i tests hosts i+1 … i+k in `verify_hosts` order, k = "
     "`verify_ring_peers` (2), so every host sends and receives k times and the pairs grow linearly (25 hosts: 50 "
     "pairs instead of 600, which took about 100 s of a 135 s run). Untested pairs show as `·` in the matrix and the "

@@ -34,7 +34,7 @@ REPO = os.path.dirname(HERE)
 
 DEFAULT_SIZES = (3, 10)
 ENGINE_CYCLE = ("20.10", "26", "28")
-ALL_PAIRS_MAX = 10  # verify_all_pairs_max_hosts
+ALL_PAIRS_MAX = 3  # verify_all_pairs_max_hosts
 RING_PEERS = 2  # verify_ring_peers
 HEADING = "### Measured on namespace hosts"
 PLAYBOOK = "playbooks/direct_route.yml"

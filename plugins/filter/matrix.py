@@ -14,7 +14,7 @@ from ansible_collections.crosshost.docker.plugins.module_utils._verify_pairs imp
 
 
 def connectivity_report(data, hosts=None, expect_source="container", by_name=False, pairs="all", ring_peers=2,
-                        all_pairs_max_hosts=10):
+                        all_pairs_max_hosts=3):
     try:
         return report(data, hosts=hosts, expect_source=expect_source, by_name=by_name, pairs=pairs,
                       ring_peers=ring_peers, all_pairs_max_hosts=all_pairs_max_hosts)
@@ -22,7 +22,7 @@ def connectivity_report(data, hosts=None, expect_source="container", by_name=Fal
         raise AnsibleFilterError("connectivity_report: %s" % exc)
 
 
-def probe_peers(hosts, host, pairs="auto", ring_peers=2, all_pairs_max_hosts=10, direction="to"):
+def probe_peers(hosts, host, pairs="auto", ring_peers=2, all_pairs_max_hosts=3, direction="to"):
     """``verify_hosts | crosshost.docker.probe_peers(inventory_hostname, pairs, ring_peers, ...)``: the hosts
     that ``host`` tests (direction "to"), that test it ("from"), or both."""
     try:

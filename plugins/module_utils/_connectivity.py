@@ -536,7 +536,7 @@ def _cell_summary(cell, verdict):
 
 
 def report(data, hosts=None, expect_source="container", by_name=False, pairs="all", ring_peers=2,
-           all_pairs_max_hosts=10):
+           all_pairs_max_hosts=3):
     """The judged matrix of the tested ordered pairs.
 
     data: {host: {"probe": state=started's `probe`, "tested": state=tested's result (its `row`

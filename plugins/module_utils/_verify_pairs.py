@@ -52,7 +52,7 @@ def _hosts(hosts):
     return hosts
 
 
-def resolve(count, mode="auto", ring_peers=2, all_pairs_max_hosts=10):
+def resolve(count, mode="auto", ring_peers=2, all_pairs_max_hosts=3):
     """(mode, k) actually used for ``count`` hosts: ("all", None) or ("ring", k) with 1 <= k < count - 1."""
     if mode not in MODES:
         raise VerifyPairsError("verify_pairs: %r is not one of %s" % (mode, ", ".join(MODES)))
@@ -65,7 +65,7 @@ def resolve(count, mode="auto", ring_peers=2, all_pairs_max_hosts=10):
     return mode, (k if mode == "ring" else None)
 
 
-def receivers(hosts, host, mode="auto", ring_peers=2, all_pairs_max_hosts=10, direction="to"):
+def receivers(hosts, host, mode="auto", ring_peers=2, all_pairs_max_hosts=3, direction="to"):
     """The hosts that ``host`` tests (direction "to"), the hosts that test it ("from"), or both, in the
     order of ``hosts`` starting after ``host`` (for "from": starting at the farthest sender). A host not in
     ``hosts`` has no pairs ([])."""
@@ -86,7 +86,7 @@ def receivers(hosts, host, mode="auto", ring_peers=2, all_pairs_max_hosts=10, di
     return out
 
 
-def select_pairs(hosts, mode="auto", ring_peers=2, all_pairs_max_hosts=10):
+def select_pairs(hosts, mode="auto", ring_peers=2, all_pairs_max_hosts=3):
     """Every tested pair: {mode, ring_peers, pairs: {src: [dst, ...]} (every host, in host order),
     tested, total}. ring_peers is None in mode "all"."""
     hosts = _hosts(hosts)

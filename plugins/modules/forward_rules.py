@@ -175,6 +175,11 @@ forward_policy:
   returned: always
   type: str
   sample: DROP
+forward_policy_before:
+  description: The FORWARD chain's policy as the module found it (what a check-mode drift report compares).
+  returned: always
+  type: str
+  sample: ACCEPT
 docker_masquerade:
   description: Docker's own MASQUERADE rules for the local subnets (present while C(ip-masq) is on).
   returned: always
@@ -278,8 +283,8 @@ def plan(module, hosts, parsed, local, peers):
     script = fr.persist_script(want, mode, hosts.iptables.path("iptables"), hosts.iptables.path("iptables-restore"))
     job.persist(state == "present" and p["persist"], hosts.systemd, script_path, script,
                 UNIT_PATH, fr.SYSTEMD_UNIT % script_path)
-    job.make_result(module.check_mode, forward_policy=policy_want, docker_masquerade=fr.docker_masquerade(parsed, local),
-                    raw_drops=fr.raw_drops(parsed, local),
+    job.make_result(module.check_mode, forward_policy=policy_want, forward_policy_before=policy_now,
+                    docker_masquerade=fr.docker_masquerade(parsed, local), raw_drops=fr.raw_drops(parsed, local),
                     engine_version=engine.version_text(version) if version else None)
     return job
 

@@ -40,8 +40,9 @@ def test_engines_cycle(scale):
 
 def test_verify_pairs_auto(scale):
     assert scale.verify_pairs(3) == (6, 6)
-    assert scale.verify_pairs(10) == (90, 90)
-    assert scale.verify_pairs(11) == (22, 110)
+    assert scale.verify_pairs(4) == (8, 12)
+    assert scale.verify_pairs(10) == (20, 90)
+    assert scale.verify_pairs(10, all_pairs_max=10) == (90, 90)
     assert scale.verify_pairs(25) == (50, 600)
 
 
@@ -108,13 +109,13 @@ def test_section_and_splice(scale):
             "notes": ["50 hosts: not run"]}
     lines = scale.section(data, chart="img/scale.png")
     assert lines[0] == scale.HEADING and "![time against hosts: converge, rerun, verify](img/scale.png)" in lines
-    assert any(line.startswith("| 10 | 90 |") for line in lines)
+    assert any(line.startswith("| 10 | 20 of 90 (ring) |") for line in lines)
     assert lines[-1] == "- 50 hosts: not run"
     doc = "# B\n\n## Control plane at scale\n\ntext\n\n| a |\n\n## Repetitions\n\nx\n"
     once = scale.splice(doc, lines)
     assert once.index(scale.HEADING) < once.index("## Repetitions") and once.index("| a |") < once.index(scale.HEADING)
     again = scale.splice(once, ["### Measured on namespace hosts", "", "new"])
-    assert again.count(scale.HEADING) == 1 and "new\n\n## Repetitions" in again and "| 10 | 90 |" not in again
+    assert again.count(scale.HEADING) == 1 and "new\n\n## Repetitions" in again and "| 10 | 20 of 90" not in again
     with pytest.raises(ValueError):
         scale.splice("# nothing\n", lines)
     assert scale.section({"sizes": []})[-1].startswith("Not measured")

@@ -51,7 +51,9 @@ def test_probe_peers_is_the_pure_selection(loaded):
     assert probe_peers(names, "h12") == ["h1", "h2"]  # auto: 12 hosts > 10, ring of 2
     assert probe_peers(names, "h12", "ring", 2, 10, "from") == ["h10", "h11"]
     assert probe_peers(names, "h1", "all") == names[1:]
-    assert probe_peers(names[:4], "h2") == ["h1", "h3", "h4"]  # auto: the full matrix
+    assert probe_peers(names[:3], "h2") == ["h1", "h3"]  # auto up to 3 hosts: the full matrix (the ring of 2 is every pair)
+    assert probe_peers(names[:4], "h2") == ["h3", "h4"]  # auto above 3 hosts: a ring of 2
+    assert probe_peers(names[:4], "h2", "auto", 2, 4) == ["h1", "h3", "h4"]
 
 
 def test_probe_peers_errors_become_filter_errors(loaded):

@@ -96,7 +96,11 @@ def test_auto_is_all_up_to_the_threshold_then_ring():
     assert vp.resolve(4, "auto", 1, 0) == ("ring", 1)
     assert vp.resolve(25, "all", 2, 0) == ("all", None)
     assert vp.select_pairs(hosts(25), "auto")["tested"] == 50
-    assert vp.select_pairs(hosts(10), "auto")["tested"] == 90
+    # the default threshold, 3: every pair of 3 hosts, a ring of 2 above (linear in hosts)
+    assert vp.select_pairs(hosts(3), "auto")["tested"] == 6
+    assert vp.select_pairs(hosts(4), "auto")["tested"] == 8 and vp.select_pairs(hosts(4), "auto")["total"] == 12
+    assert vp.select_pairs(hosts(10), "auto")["tested"] == 20
+    assert vp.select_pairs(hosts(10), "auto", 2, 10)["tested"] == 90
 
 
 def test_order_of_the_hosts_decides_the_ring_and_the_result_is_deterministic():

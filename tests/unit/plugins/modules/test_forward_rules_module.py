@@ -170,6 +170,7 @@ def test_rules_mode_sets_an_accept_policy_back_to_drop_only_when_asked(host, cap
     assert not any("policy" in line for line in kept["added"]) and kept["forward_policy"] == "ACCEPT"
     check = run_module(capsys, tmp_path, dict(args, forward_policy="drop"), check=True)
     assert "filter FORWARD policy DROP (was ACCEPT)" in check["added"] and tables.policies == []
+    assert check["forward_policy_before"] == "ACCEPT" and check["forward_policy"] == "DROP"
     done = run_module(capsys, tmp_path, dict(args, forward_policy="drop"))
     assert tables.policies == [("filter", "FORWARD", "DROP")] and done["forward_policy"] == "DROP"
     assert run_module(capsys, tmp_path, dict(args, forward_policy="drop"))["changed"] is False
