@@ -115,6 +115,17 @@ def container(lab, host, name):
     return {"running": running == "true", "started": started, "ip": ip}
 
 
+def test_a_limited_run_on_a_fresh_cluster_is_refused_with_the_fix(lab):
+    """--limit h2 before the cluster was ever converged: the hosts outside hold none of its subnets, so h2
+    would have no peers. Refused before any change, naming --limit, the hosts left out and the fix."""
+    rc, out = run(lab, "--limit", "h2")
+    assert rc != 0
+    assert "--limit h2: the hosts outside the limit (h1, h3) hold none of the cluster's subnets yet" in out, out[-3000:]
+    assert "run the playbook without --limit first" in out and "Nothing was changed." in out
+    assert {h: snapshot(lab, h) for h in HOSTS} == {h: lab.snapshot[h] for h in HOSTS}
+    assert router_routes(lab) == lab.snapshot["rt"]
+
+
 def test_adding_a_host_changes_no_old_host(lab):
     rc, out = run(lab, "-e", "direct_route_play_hosts=h1,h2")
     assert rc == 0, out[-4000:]
