@@ -8,7 +8,7 @@
 
 For each size N a lab of N namespace hosts is brought up (engines 20.10, 26, 28 in turn), and
 playbooks/direct_route.yml (routes in the lab's Linux router namespace) runs three times:
-first converge, rerun (the default verification: every pair up to 10 hosts, a ring of 2 peers
+first converge, rerun (the default verification: every pair up to 3 hosts, a ring of 2 peers
 each above) and rerun with `-e direct_route_verify=false`. The verification's share of the rerun
 is rerun minus rerun-without-verify, over the rerun. For each run: wall time, the peak RSS of the
 ansible-playbook process tree (the sum of PSS over its processes, polled from /proc every 0.25 s) and
@@ -258,14 +258,14 @@ def section(scale, chart="img/scale.png"):
     lines += [
         f"`{PLAYBOOK}` (routes in the lab's Linux router namespace) on labs of N namespace hosts, engines "
         f"{', '.join(ENGINE_CYCLE)} in turn, default forks, measured {measured_text(scale, entries)}: first converge on a "
-        "fresh lab, rerun (default verification: every ordered pair up to 10 hosts, a ring of 2 peers each "
+        f"fresh lab, rerun (default verification: every ordered pair up to {ALL_PAIRS_MAX} hosts, a ring of 2 peers each "
         "above) and rerun with `-e direct_route_verify=false`. Verify share: rerun minus rerun without verify, "
         "of the rerun. ansible-playbook peak: the largest sum of PSS (shared pages divided among the forked "
         "workers) over its process tree during any of the three runs, polled every 0.25 s (in brackets the RSS of "
         "its largest single process, ru_maxrss). Lab MB: PSS of the processes in the "
         "lab hosts' namespaces (dockerd, containerd) after the reruns (in brackets: the drop of MemAvailable "
-        "over `lab.py up`, which also counts page cache and other work on the machine). The machine was shared "
-        "with other test runs; the load average is given with each run.",
+        "over `lab.py up`, which also counts page cache and other work on the machine). Nothing else ran on "
+        "the machine; the load average (the lab's own work) is given with each run.",
         "",
         f"![time against hosts: converge, rerun, verify]({chart})",
         ""]
